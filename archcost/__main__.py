@@ -1,0 +1,9 @@
+"""``python -m archcost``."""
+
+from __future__ import annotations
+
+import sys
+
+from archcost.cli import main
+
+sys.exit(main())

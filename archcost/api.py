@@ -1,0 +1,106 @@
+"""The Python API: ``archcost.analyze(path_or_name, **params) -> Report``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from archcost.cost.conventions import get_convention
+from archcost.cost.report import Report
+from archcost.errors import UsageError
+from archcost.numeric import Scalar
+
+#: Parameters ``--symbolic`` leaves free when the spec declares them: α and ρ.
+DEFAULT_SYMBOLS = ("alpha", "resolution")
+
+
+def analyze(
+    model: str,
+    *,
+    convention: str = "paper",
+    symbols: Iterable[str] | None = (),
+    continuous: bool = False,
+    params: Mapping[str, Scalar | str] | None = None,
+    **kwargs: Scalar | str,
+) -> Report:
+    """Analyze a spec path, an ONNX path or a zoo name.
+
+    Parameters
+    ----------
+    model:
+        ``mobilenet_v1``, ``specs/x.yaml`` or ``model.onnx``.
+    convention:
+        ``paper`` (MACs of conv/Gemm/MatMul) or ``flops``.
+    symbols:
+        Parameter names to leave free as SymPy symbols. ``None`` means the
+        spec's ``alpha`` and ``resolution``.
+    continuous:
+        With symbols: drop rounding rules (``int()``, ``make_divisible``) and
+        treat ``multiple_of`` parameters as exact multiples, giving the
+        paper's continuous form in which cost scales as α² and ρ².
+    params, kwargs:
+        Parameter values (``alpha=0.75``); strings are parsed as numbers.
+
+    Examples
+    --------
+    >>> from archcost import analyze
+    >>> analyze("mobilenet_v1").totals.macs
+    568740352
+    >>> analyze("mobilenet_v1", alpha=0.5, resolution=160).totals.macs
+    76524800
+    """
+    from archcost.zoo import resolve
+
+    values = {**(params or {}), **kwargs}
+    path, display = resolve(model)
+    conv = get_convention(convention)
+    if path.suffix == ".onnx":
+        from archcost.frontends.onnx import load_onnx_graph  # type: ignore[import-not-found]
+
+        graph, bindings = load_onnx_graph(path, display, bindings=values, symbols=symbols or ())
+        from archcost.cost.analyze import analyze_graph
+
+        return analyze_graph(graph, conv, bindings=bindings, source=model)
+
+    from archcost.cost.analyze import analyze_graph
+    from archcost.frontends.spec import build_graph, load_spec
+
+    spec = load_spec(path, display)
+    if symbols is None:
+        free = tuple(s for s in DEFAULT_SYMBOLS if s in spec.params)
+    else:
+        free = tuple(symbols)
+    parsed = {k: parse_value(v, k) for k, v in values.items()}
+    graph, bindings = build_graph(spec, parsed, symbols=free, continuous=continuous)
+    report = analyze_graph(
+        graph, conv, bindings=bindings, symbols=free, source=model, published=spec.published
+    )
+    multiples = {n: d.multiple_of for n, d in spec.params.items() if n in free and d.multiple_of}
+    if continuous and multiples:
+        # The walk ran on R = m·k so that every strided size divided exactly; show R again.
+        from archcost.symbols import multiple_symbol, param_symbol
+
+        report = report.substitute(
+            {multiple_symbol(n): param_symbol(n) / m for n, m in multiples.items()}
+        )
+    return report
+
+
+def parse_value(value: Any, name: str) -> Scalar:
+    """A parameter value from Python or the command line, as an exact number."""
+    from fractions import Fraction
+
+    from archcost.expr import evaluate_text
+    from archcost.numeric import normalize
+
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        return normalize(Fraction(repr(value)))
+    if isinstance(value, (int, Fraction)):
+        return normalize(value)
+    if isinstance(value, str):
+        return evaluate_text(value, {})
+    if hasattr(value, "free_symbols"):
+        return value
+    raise UsageError(f"parameter {name!r}: expected a number, got {value!r}")

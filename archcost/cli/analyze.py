@@ -1,0 +1,42 @@
+"""``archcost analyze``: per-layer costs, totals, categories and unknown ops for one model."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from archcost.cli.common import add_model_arguments, parse_sets, write
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser("analyze", help="cost one model layer by layer",
+                            description=__doc__)
+    add_model_arguments(parser)
+    parser.add_argument("--format", default="table", choices=("table", "markdown", "csv", "json"))
+    parser.add_argument("--symbolic", action="store_true",
+                        help="leave α (alpha) and the resolution free: print formulas")
+    parser.add_argument("--symbol", action="append", default=[], metavar="NAME",
+                        help="leave this parameter free (repeatable; implies --symbolic)")
+    parser.add_argument("--continuous", action="store_true",
+                        help="with --symbolic: drop rounding, giving the paper's α², ρ² form")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when any op has no cost rule")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from archcost.api import analyze
+    from archcost.cli import ExitCode
+    from archcost.report.analysis import render
+
+    symbols: tuple[str, ...] | None = ()
+    if args.symbol:
+        symbols = tuple(args.symbol)
+    elif args.symbolic or args.continuous:
+        symbols = None
+    report = analyze(args.model, convention=args.convention, symbols=symbols,
+                     continuous=args.continuous, params=parse_sets(args.sets))
+    write(render(report, args.format))
+    if args.strict and (report.unknown or report.uncosted):
+        return ExitCode.FAILED
+    return ExitCode.OK

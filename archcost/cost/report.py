@@ -1,0 +1,240 @@
+"""Analysis results: per-layer rows, totals and per-category breakdowns.
+
+Numbers stay raw here (``int`` or SymPy expressions); formatting is the
+renderers' job (:mod:`archcost.report`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from archcost.categories import Category
+from archcost.cost.conventions import Convention
+from archcost.numeric import Count, is_concrete
+from archcost.ops.registry import PARAM_ROLES
+
+Shape = tuple[Count, ...]
+TRAINABLE_ROLES = ("weight", "bias", "norm")
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One costed operator node."""
+
+    name: str
+    op_type: str
+    category: Category
+    inputs: tuple[Shape, ...]
+    outputs: tuple[Shape, ...]
+    terms: Mapping[str, Count]
+    #: Parameters by role (``weight``, ``bias``, ``norm``, ``buffer``), each tensor counted once.
+    params_by_kind: Mapping[str, Count]
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    #: Shapes of the parameter tensors this node reads, by input index (for filter-shape columns).
+    param_shapes: tuple[Shape, ...] = ()
+    source: str | None = None
+
+    @property
+    def macs(self) -> Count:
+        """Multiply-accumulates (the ``mac`` term)."""
+        return self.terms.get("mac", 0)
+
+    @property
+    def params(self) -> Count:
+        """Trainable parameters: weight + bias + norm."""
+        return _sum(self.params_by_kind.get(k, 0) for k in TRAINABLE_ROLES)
+
+    @property
+    def weights(self) -> Count:
+        """Conv and FC weights only: what the MobileNet paper's tables count."""
+        return self.params_by_kind.get("weight", 0)
+
+
+@dataclass(frozen=True)
+class UnknownOp:
+    """An op type with no cost rule: reported, never silently costed as zero."""
+
+    op_type: str
+    domain: str
+    nodes: tuple[str, ...]
+    #: Share of the graph's tensors that these nodes read or write.
+    tensor_share: float
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Whole-model totals, accumulated during the walk (tests check rows sum to them)."""
+
+    cost: Count
+    macs: Count
+    params_by_kind: Mapping[str, Count]
+
+    @property
+    def params(self) -> Count:
+        return _sum(self.params_by_kind.get(k, 0) for k in TRAINABLE_ROLES)
+
+    @property
+    def weights(self) -> Count:
+        return self.params_by_kind.get("weight", 0)
+
+
+@dataclass(frozen=True)
+class CategoryShare:
+    """One category's cost and weights."""
+
+    category: Category
+    cost: Count
+    weights: Count
+    params: Count
+    nodes: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """The analysis of one model under one convention."""
+
+    model: str
+    convention: Convention
+    layers: tuple[LayerRow, ...]
+    totals: Totals
+    unknown: tuple[UnknownOp, ...]
+    #: Parameter values the model was built with (spec params, ONNX dim bindings).
+    bindings: Mapping[str, Any] = field(default_factory=dict)
+    #: Names left free as SymPy symbols.
+    symbols: tuple[str, ...] = ()
+    #: Nodes whose inputs had unknown shapes (downstream of an unknown op).
+    uncosted: tuple[str, ...] = ()
+    #: What produced the report, so :meth:`symbolic` can rebuild it.
+    source: str = ""
+    published: Mapping[str, Any] = field(default_factory=dict)
+
+    def cost_of(self, row: LayerRow) -> Count:
+        """A row's figure under this report's convention."""
+        return self.convention.count(row.terms)
+
+    @property
+    def is_symbolic(self) -> bool:
+        return not is_concrete(self.totals.cost) or any(
+            not is_concrete(v) for v in self.totals.params_by_kind.values()
+        )
+
+    def by_category(self) -> dict[Category, CategoryShare]:
+        """Cost, weights and params per category, in :class:`Category` order, zeros dropped."""
+        cost: dict[Category, Count] = {}
+        weights: dict[Category, Count] = {}
+        params: dict[Category, Count] = {}
+        nodes: dict[Category, int] = {}
+        for row in self.layers:
+            c = row.category
+            cost[c] = cost.get(c, 0) + self.cost_of(row)
+            weights[c] = weights.get(c, 0) + row.weights
+            params[c] = params.get(c, 0) + row.params
+            nodes[c] = nodes.get(c, 0) + 1
+        return {
+            c: CategoryShare(c, cost[c], weights[c], params[c], nodes[c])
+            for c in Category
+            if c in nodes
+        }
+
+    def symbolic(self, *names: str, continuous: bool = False) -> Report:
+        """Re-analyze the same model with ``names`` left free as symbols.
+
+        With no names, the spec's ``alpha`` and ``resolution`` (those it declares).
+        """
+        from archcost.api import analyze
+
+        fixed = {k: v for k, v in self.bindings.items() if k not in names}
+        return analyze(
+            self.source,
+            convention=self.convention.name,
+            symbols=names or None,
+            continuous=continuous,
+            params=fixed,
+        )
+
+    def substitute(self, mapping: Mapping[Any, Any]) -> Report:
+        """The same report with SymPy ``subs(mapping)`` applied to every count and shape."""
+        import dataclasses
+
+        def sub(v: Any) -> Any:
+            return v.subs(mapping) if hasattr(v, "subs") else v
+
+        def shape(s: Shape) -> Shape:
+            return tuple(sub(d) for d in s)
+
+        layers = tuple(
+            dataclasses.replace(
+                r,
+                inputs=tuple(shape(s) for s in r.inputs),
+                outputs=tuple(shape(s) for s in r.outputs),
+                terms={k: sub(v) for k, v in r.terms.items()},
+                params_by_kind={k: sub(v) for k, v in r.params_by_kind.items()},
+                param_shapes=tuple(shape(s) for s in r.param_shapes),
+            )
+            for r in self.layers
+        )
+        t = self.totals
+        totals = Totals(sub(t.cost), sub(t.macs), {k: sub(v) for k, v in t.params_by_kind.items()})
+        return dataclasses.replace(self, layers=layers, totals=totals)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with exact integers (SymPy expressions become strings)."""
+        return {
+            "model": self.model,
+            "convention": self.convention.name,
+            "unit": self.convention.unit,
+            "bindings": {k: _json(v) for k, v in self.bindings.items()},
+            "symbols": list(self.symbols),
+            "totals": {
+                "cost": _json(self.totals.cost),
+                "macs": _json(self.totals.macs),
+                "params": _json(self.totals.params),
+                "params_by_kind": {k: _json(self.totals.params_by_kind.get(k, 0)) for k in PARAM_ROLES},
+            },
+            "categories": {
+                c.value: {
+                    "cost": _json(s.cost),
+                    "weights": _json(s.weights),
+                    "params": _json(s.params),
+                    "nodes": s.nodes,
+                }
+                for c, s in self.by_category().items()
+            },
+            "layers": [
+                {
+                    "name": r.name,
+                    "op": r.op_type,
+                    "category": r.category.value,
+                    "inputs": [[_json(d) for d in s] for s in r.inputs],
+                    "outputs": [[_json(d) for d in s] for s in r.outputs],
+                    "cost": _json(self.cost_of(r)),
+                    "macs": _json(r.macs),
+                    "params": _json(r.params),
+                    "params_by_kind": {k: _json(r.params_by_kind.get(k, 0)) for k in PARAM_ROLES},
+                    "terms": {k: _json(v) for k, v in r.terms.items()},
+                }
+                for r in self.layers
+            ],
+            "unknown_ops": [
+                {"op": u.op_type, "domain": u.domain or "ai.onnx", "nodes": list(u.nodes),
+                 "tensor_share": u.tensor_share}
+                for u in self.unknown
+            ],
+            "uncosted_nodes": list(self.uncosted),
+        }
+
+
+def _sum(values: Any) -> Count:
+    total: Count = 0
+    for v in values:
+        total = total + v
+    return total
+
+
+def _json(value: Any) -> Any:
+    """Exact JSON value: ints stay ints, Fractions and SymPy expressions become strings."""
+    if isinstance(value, bool) or isinstance(value, (int, float, str)) or value is None:
+        return value
+    return str(value)

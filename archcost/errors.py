@@ -1,0 +1,58 @@
+"""The archcost exception hierarchy.
+
+Every error a user can cause is an :class:`ArchcostError`. The CLI prints
+``str(err)`` as one line and exits with code 2; the message says where
+(``file:line: key``) and what, with the offending value and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class ArchcostError(Exception):
+    """Base class: a problem with the user's input or request."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+    def located(self, where: str) -> ArchcostError:
+        """Return this error with ``where`` filled in, if it had no location yet."""
+        if self.where is None:
+            self.where = where
+        return self
+
+
+class UsageError(ArchcostError):
+    """A command-line or API argument is malformed."""
+
+
+class SpecError(ArchcostError):
+    """A YAML spec is malformed or fails schema validation."""
+
+
+class ExpressionError(SpecError):
+    """An expression in a spec cannot be parsed, is refused, or cannot be evaluated."""
+
+
+class LimitError(ArchcostError):
+    """An input exceeds a documented resource limit (size, depth, repeat count)."""
+
+
+class GraphError(ArchcostError):
+    """The graph is not a valid DAG of operators (cycle, missing tensor, duplicate name)."""
+
+
+class ShapeError(ArchcostError):
+    """An operator's inputs have shapes or attributes its shape rule rejects."""
+
+
+class UnknownOpError(ArchcostError):
+    """An operator type has no registry entry."""
+
+
+class ModelFormatError(ArchcostError):
+    """A model file cannot be read (truncated, not ONNX, external data refused)."""

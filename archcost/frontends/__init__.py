@@ -1,0 +1,1 @@
+"""Front ends: YAML specs and ONNX models, each lowered to :class:`archcost.graph.Graph`."""

@@ -1,0 +1,124 @@
+"""Safe YAML loading that remembers line numbers, for errors that point at the spot.
+
+* Built on ``yaml.SafeLoader``: no Python objects, no custom tags.
+* Decimals load as exact :class:`~fractions.Fraction` (``0.75`` is 3/4).
+* Mappings and lists remember the line of each key and item.
+* Anchors and aliases are refused: the "billion laughs" expansion has that
+  shape, and specs reuse structure through blocks instead.
+* Duplicate keys are refused (PyYAML would silently keep the last one).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archcost.errors import LimitError, SpecError
+
+#: Largest spec file accepted.
+MAX_SPEC_BYTES = 1 << 20
+
+
+class LocatedDict(dict):  # type: ignore[type-arg]
+    """A mapping that knows the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LocatedList(list):  # type: ignore[type-arg]
+    """A sequence that knows the line of itself and of each item (1-based)."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+class _Loader(yaml.SafeLoader):
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise SpecError(
+                "YAML aliases (*name) are not supported; reuse structure with blocks",
+                where=f"{self.name}:{event.start_mark.line + 1}",
+            )
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if getattr(event, "anchor", None):
+            raise SpecError(
+                f"YAML anchors (&{event.anchor}) are not supported; reuse structure with blocks",
+                where=f"{self.name}:{event.start_mark.line + 1}",
+            )
+        return super().compose_node(parent, index)
+
+    def construct_yaml_float(self, node: Any) -> Any:
+        text = str(self.construct_scalar(node)).replace("_", "").lower()
+        try:
+            return Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            # .inf and .nan: no size or multiplier may be either.
+            raise SpecError(
+                f"number {text!r} is not finite", where=f"{self.name}:{node.start_mark.line + 1}"
+            ) from None
+
+    def construct_located_mapping(self, node: Any) -> Any:
+        result = LocatedDict()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        yield result
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                raise SpecError(f"keys must be strings, got {key!r}", where=f"{self.name}:{line}")
+            if key in result:
+                raise SpecError(f"duplicate key {key!r}", where=f"{self.name}:{line}")
+            result[key] = self.construct_object(value_node, deep=True)
+            result.key_lines[key] = line
+
+    def construct_located_sequence(self, node: Any) -> Any:
+        result = LocatedList()
+        result.line = node.start_mark.line + 1
+        result.item_lines = [child.start_mark.line + 1 for child in node.value]
+        yield result
+        result.extend(self.construct_object(child, deep=True) for child in node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_located_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_located_sequence)
+
+
+def load_yaml(path: Path, display: str) -> Any:
+    """Load ``path`` safely; errors name ``display`` (the path as the user wrote it)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise LimitError(f"spec is {size:,} bytes; the limit is {MAX_SPEC_BYTES:,}", where=display)
+        text = path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise SpecError(f"cannot read the spec: {err.strerror}", where=display) from None
+    except UnicodeDecodeError:
+        raise SpecError("the spec is not UTF-8 text", where=display) from None
+    loader = _Loader(text)
+    loader.name = display
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = err.problem or err.context or "malformed YAML"
+        raise SpecError(f"malformed YAML: {problem}", where=f"{display}{line}") from None
+    except yaml.YAMLError as err:
+        raise SpecError(f"malformed YAML: {err}", where=display) from None
+    except RecursionError:
+        raise LimitError("the YAML nests too deeply", where=display) from None
+    finally:
+        loader.dispose()

@@ -1,0 +1,192 @@
+"""The graph IR: operators as nodes, tensors as edges, over ``networkx.DiGraph``.
+
+Contract
+--------
+* A **node** is keyed by its unique name and carries one attribute, ``op``: an
+  :class:`OpNode` (ONNX-style op type, ordered input and output tensor names,
+  attributes, and the source location used in error messages).
+* An **edge** ``producer -> consumer`` carries ``tensors``: the names of the
+  tensors that flow along it, in the order the consumer reads them.
+* **Tensors** that no node produces (graph inputs and initializers) are
+  described in :attr:`Graph.tensors` with their declared shape and dtype.
+  Activation shapes are not stored: they are inferred by the analysis walk
+  from the operator registry, so there is one source of truth for shapes.
+* An omitted optional input is the empty string ``""``, as in ONNX.
+
+Both front ends (YAML specs and ONNX) build a :class:`Graph` through
+:class:`GraphBuilder`, which validates it once: unique names, every consumed
+tensor defined, no cycle.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import networkx as nx
+
+from archcost.errors import GraphError, LimitError
+from archcost.numeric import Count
+
+#: The most operator nodes a graph may have.
+MAX_NODES = 1_000_000
+
+Shape = tuple[Count, ...]
+
+
+class TensorKind(str, enum.Enum):
+    """Where a tensor that no node produces comes from."""
+
+    INPUT = "input"
+    #: Stored data (ONNX initializer, or a spec layer's weight): counted as parameters
+    #: when a node reads it in a parameter role.
+    INITIALIZER = "initializer"
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A graph input or an initializer."""
+
+    name: str
+    shape: Shape
+    kind: TensorKind
+    dtype: str = "float32"
+    #: The contents of a small integer constant (shapes, axes, pads), which shape
+    #: inference needs; ``None`` for everything else.
+    value: tuple[Count, ...] | None = None
+
+
+@dataclass(frozen=True)
+class OpNode:
+    """One operator: what runs, on which tensors, with which attributes."""
+
+    name: str
+    op_type: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    domain: str = ""
+    #: Where the node came from, for error messages (``specs/x.yaml:12``).
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
+
+
+class Graph:
+    """A validated, immutable DAG of operators. Build one with :class:`GraphBuilder`."""
+
+    def __init__(
+        self,
+        name: str,
+        dag: nx.DiGraph,
+        tensors: Mapping[str, Tensor],
+        inputs: tuple[str, ...],
+        outputs: tuple[str, ...],
+        order: tuple[str, ...],
+    ) -> None:
+        self.name = name
+        self.dag = dag
+        self.tensors: Mapping[str, Tensor] = MappingProxyType(dict(tensors))
+        self.inputs = inputs
+        self.outputs = outputs
+        self._order = order
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def node(self, name: str) -> OpNode:
+        """The operator named ``name``."""
+        op: OpNode = self.dag.nodes[name]["op"]
+        return op
+
+    def topological_nodes(self) -> Iterator[OpNode]:
+        """Operators in a topological order that keeps the order they were added in."""
+        nodes = self.dag.nodes
+        for name in self._order:
+            yield nodes[name]["op"]
+
+    def initializers(self) -> Iterator[Tensor]:
+        """Every initializer tensor."""
+        return (t for t in self.tensors.values() if t.kind is TensorKind.INITIALIZER)
+
+
+class GraphBuilder:
+    """Collects nodes and tensors, then validates and freezes them into a :class:`Graph`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.tensors: dict[str, Tensor] = {}
+        self.nodes: list[OpNode] = []
+        self.inputs: list[str] = []
+        self.outputs: list[str] = []
+        self._node_names: set[str] = set()
+        self._producers: dict[str, str] = {}
+
+    def add_tensor(self, tensor: Tensor, *, where: str | None = None) -> None:
+        """Declare a graph input or an initializer."""
+        if tensor.name in self.tensors or tensor.name in self._producers:
+            raise GraphError(f"tensor {tensor.name!r} is defined twice", where=where)
+        self.tensors[tensor.name] = tensor
+        if tensor.kind is TensorKind.INPUT:
+            self.inputs.append(tensor.name)
+
+    def add_node(self, node: OpNode) -> None:
+        """Append an operator; its outputs become defined tensors."""
+        if node.name in self._node_names:
+            raise GraphError(f"node name {node.name!r} is used twice", where=node.source)
+        if len(self.nodes) >= MAX_NODES:
+            raise LimitError(f"graph has more than {MAX_NODES:,} nodes", where=node.source)
+        for out in node.outputs:
+            if out and (out in self._producers or out in self.tensors):
+                raise GraphError(
+                    f"node {node.name!r}: output tensor {out!r} is already defined", where=node.source
+                )
+        self._node_names.add(node.name)
+        for out in node.outputs:
+            if out:
+                self._producers[out] = node.name
+        self.nodes.append(node)
+
+    def is_defined(self, tensor: str) -> bool:
+        """Whether ``tensor`` is an input, an initializer or some node's output."""
+        return tensor in self.tensors or tensor in self._producers
+
+    def build(self) -> Graph:
+        """Validate (defined inputs, outputs exist, acyclic) and return the frozen graph."""
+        dag = nx.DiGraph()
+        for node in self.nodes:
+            dag.add_node(node.name, op=node)
+        for node in self.nodes:
+            for tensor in node.inputs:
+                if not tensor:
+                    continue
+                producer = self._producers.get(tensor)
+                if producer is None:
+                    if tensor not in self.tensors:
+                        raise GraphError(
+                            f"node {node.name!r} reads tensor {tensor!r}, which nothing defines",
+                            where=node.source,
+                        )
+                    continue
+                if dag.has_edge(producer, node.name):
+                    dag.edges[producer, node.name]["tensors"].append(tensor)
+                else:
+                    dag.add_edge(producer, node.name, tensors=[tensor])
+        for out in self.outputs:
+            if not self.is_defined(out):
+                raise GraphError(f"graph output {out!r} is not defined by any node or input")
+        index = {node.name: i for i, node in enumerate(self.nodes)}
+        try:
+            order = tuple(nx.lexicographical_topological_sort(dag, key=index.__getitem__))
+        except nx.NetworkXUnfeasible:
+            cycle = nx.find_cycle(dag)
+            names = " -> ".join(edge[0] for edge in cycle) + f" -> {cycle[0][0]}"
+            first = self.nodes[min(index[edge[0]] for edge in cycle)]
+            raise GraphError(f"the graph has a cycle: {names}", where=first.source) from None
+        return Graph(
+            self.name, dag, self.tensors, tuple(self.inputs), tuple(self.outputs), order
+        )

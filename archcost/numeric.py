@@ -1,0 +1,118 @@
+"""Arithmetic shared by the fast path (``int``) and the symbolic path (SymPy).
+
+Operator formulas are written once over ``+ - * //`` and the helpers here, so
+the same function runs on Python ints (creating no SymPy objects) and on SymPy
+expressions. Nothing here imports SymPy unless it is handed a SymPy object.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    import sympy
+
+#: A count or a dimension: an exact ``int`` on the fast path, a SymPy expression otherwise.
+Count = Union[int, "sympy.Expr"]
+#: A value an expression can take: Fractions appear for decimals such as ``alpha: 0.75``.
+Scalar = Union[int, Fraction, "sympy.Expr"]
+
+
+def is_concrete(value: object) -> bool:
+    """True for plain Python numbers (the fast path)."""
+    return isinstance(value, (int, Fraction)) and not isinstance(value, bool)
+
+
+def ceil_div(a: Count, b: Count) -> Count:
+    """``ceil(a / b)`` exactly, for ints and SymPy expressions alike."""
+    if isinstance(a, int) and isinstance(b, int):
+        return -((-a) // b)
+    import sympy
+
+    return sympy.ceiling(a / b)
+
+
+def exact_div(a: Count, b: Count) -> Count:
+    """``a / b`` for a division known to be exact (channels per group).
+
+    Ints use ``//``; SymPy uses true division, which cancels symbolically where
+    ``//`` would leave a ``floor`` around a real-valued expression.
+    """
+    if isinstance(a, int) and isinstance(b, int):
+        return a // b
+    return a / b
+
+
+def prod(values: object) -> Count:
+    """Product of dims; ``1`` for an empty shape (a scalar)."""
+    result: Count = 1
+    for v in values:  # type: ignore[attr-defined]
+        result = result * v
+    return result
+
+
+def floor_value(x: Scalar) -> Scalar:
+    """``floor(x)``: an int for concrete input, ``sympy.floor`` otherwise."""
+    if isinstance(x, int):
+        return x
+    if isinstance(x, Fraction):
+        return math.floor(x)
+    import sympy
+
+    return sympy.floor(x)
+
+
+def ceil_value(x: Scalar) -> Scalar:
+    """``ceil(x)``: an int for concrete input, ``sympy.ceiling`` otherwise."""
+    if isinstance(x, int):
+        return x
+    if isinstance(x, Fraction):
+        return math.ceil(x)
+    import sympy
+
+    return sympy.ceiling(x)
+
+
+def trunc_value(x: Scalar) -> Scalar:
+    """``int(x)``: truncation toward zero, as Python's and Keras's ``int()``.
+
+    For the positive sizes specs deal in this is ``floor``; SymPy symbols are
+    created positive, so the symbolic form is ``floor`` too.
+    """
+    if isinstance(x, int):
+        return x
+    if isinstance(x, Fraction):
+        return math.trunc(x)
+    import sympy
+
+    return sympy.floor(x)
+
+
+def normalize(x: Scalar) -> Scalar:
+    """Turn a whole Fraction (or integral SymPy number) into an ``int``."""
+    if isinstance(x, Fraction):
+        return x.numerator if x.denominator == 1 else x
+    if isinstance(x, int):
+        return x
+    if getattr(x, "is_Integer", False):
+        return int(x)
+    return x
+
+
+def decide(condition: object) -> bool | None:
+    """Truth value of a comparison, or ``None`` when symbols leave it open."""
+    if isinstance(condition, bool):
+        return condition
+    try:
+        return bool(condition)
+    except TypeError:
+        return None
+
+
+def is_zero(x: Scalar) -> bool | None:
+    """Whether ``x == 0``: exact for numbers, decided by SymPy for expressions."""
+    if is_concrete(x):
+        return x == 0
+    return getattr(x, "is_zero", None)

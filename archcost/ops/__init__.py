@@ -1,0 +1,18 @@
+"""Operator families. Importing this package registers every built-in operator.
+
+Each family is a module that registers its op types explicitly with
+:func:`archcost.ops.registry.register`; add a new family to ``_FAMILIES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from archcost.ops.registry import REGISTRY, OpEntry, OpResult, OpView, find, lookup, register
+
+_FAMILIES = ("conv", "gemm", "elementwise", "activation", "norm", "pool", "shape")
+
+for _family in _FAMILIES:
+    importlib.import_module(f"archcost.ops.{_family}")
+
+__all__ = ["REGISTRY", "OpEntry", "OpResult", "OpView", "find", "lookup", "register"]

@@ -1,0 +1,68 @@
+"""Pooling: AveragePool, MaxPool, GlobalAveragePool, GlobalMaxPool.
+
+``pool_op`` counts one add (average) or compare (max) per window element per
+output element; the paper convention counts none of it.
+"""
+
+from __future__ import annotations
+
+from archcost.numeric import decide, prod
+from archcost.ops._spatial import output_size, spatial_attrs
+from archcost.ops.registry import OpResult, OpView, register
+
+_POOL_DEFAULTS = {"auto_pad": "NOTSET", "ceil_mode": 0}
+
+
+def _window_pool(view: OpView) -> OpResult:
+    x = view.input(0)
+    if len(x.shape) < 3:
+        raise view.fail(f"input must be [B, C, spatial...], got {list(x.shape)}")
+    spatial = x.shape[2:]
+    kernel = list(view.attr("kernel_shape") or [])
+    if len(kernel) != len(spatial):
+        raise view.fail(f"kernel_shape {kernel} needs {len(spatial)} entries")
+    strides, dilations, pads, auto_pad = spatial_attrs(view, len(spatial), kernel)
+    rank = len(spatial)
+    ceil_mode = bool(view.attr("ceil_mode"))
+    out = [
+        output_size(spatial[i], kernel[i], strides[i], dilations[i], pads[i], pads[rank + i],
+                    auto_pad, ceil_mode)
+        for i in range(rank)
+    ]
+    for size in out:
+        if decide(size < 1) is True:
+            raise view.fail(f"output size {out} is empty for input {list(x.shape)}")
+    shape = (x.shape[0], x.shape[1], *out)
+    return OpResult(outputs=(shape,), terms={"pool_op": prod(shape) * prod(kernel)})
+
+
+@register("AveragePool", defaults={**_POOL_DEFAULTS, "count_include_pad": 0})
+def average_pool(view: OpView) -> OpResult:
+    """AveragePool: pool_op = B·C·H_out·W_out·K_h·K_w (adds; the divide is folded)."""
+    return _window_pool(view)
+
+
+@register("MaxPool", defaults={**_POOL_DEFAULTS, "storage_order": 0})
+def max_pool(view: OpView) -> OpResult:
+    """MaxPool: pool_op = B·C·H_out·W_out·K_h·K_w (compares)."""
+    return _window_pool(view)
+
+
+def _global_pool(view: OpView) -> OpResult:
+    x = view.input(0)
+    if len(x.shape) < 3:
+        raise view.fail(f"input must be [B, C, spatial...], got {list(x.shape)}")
+    shape = (x.shape[0], x.shape[1], *([1] * (len(x.shape) - 2)))
+    return OpResult(outputs=(shape,), terms={"pool_op": prod(x.shape)})
+
+
+@register("GlobalAveragePool")
+def global_average_pool(view: OpView) -> OpResult:
+    """GlobalAveragePool: pool_op = B·C·H·W; output ``[B, C, 1, 1]``."""
+    return _global_pool(view)
+
+
+@register("GlobalMaxPool")
+def global_max_pool(view: OpView) -> OpResult:
+    """GlobalMaxPool: pool_op = B·C·H·W; output ``[B, C, 1, 1]``."""
+    return _global_pool(view)

@@ -1,0 +1,178 @@
+"""The operator registry: the single extension point for operator semantics.
+
+Each entry maps an op type (the ONNX name: ``Conv``, ``Gemm``, ...) in a domain
+to a pure *rule*. A rule takes a read-only :class:`OpView` of one node and
+returns an :class:`OpResult`: output shapes, named cost terms and a category.
+Rules are written over plain arithmetic so that they run on ``int`` (the fast
+path) and on SymPy expressions (the symbolic path) alike.
+
+Which inputs hold parameters is declared per entry as *roles* (``weight``,
+``bias``, ``norm``, ``buffer``); the analysis walk counts each parameter tensor
+once by its role, so an initializer shared by several nodes is not counted twice.
+
+Attribute defaults live in the entry (``defaults``) and nowhere else; a test
+checks them against the ONNX operator schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from archcost.categories import Category
+from archcost.errors import ShapeError, UnknownOpError
+from archcost.numeric import Count
+
+Shape = tuple[Count, ...]
+
+#: Parameter roles, in the order reports show them. ``weight + bias + norm`` is
+#: the trainable total; ``buffer`` (BN running statistics) is not trainable.
+PARAM_ROLES = ("weight", "bias", "norm", "buffer")
+#: Input roles that are not parameters: activations and constants (shapes, axes, clip bounds).
+OTHER_ROLES = ("x", "const")
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    """What a rule may know about one input tensor."""
+
+    shape: Shape
+    dtype: str = "float32"
+    #: True when the tensor is stored data (an initializer), not computed at run time.
+    is_initializer: bool = False
+    #: Contents of a small integer constant, when known statically.
+    value: tuple[Count, ...] | None = None
+
+
+@dataclass(frozen=True)
+class OpView:
+    """A read-only view of one node, handed to its rule."""
+
+    name: str
+    op_type: str
+    attrs: Mapping[str, Any]
+    inputs: tuple[InputInfo | None, ...]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def attr(self, key: str, default: Any = None) -> Any:
+        """The attribute ``key``: the node's, else the registry default, else ``default``."""
+        if key in self.attrs:
+            return self.attrs[key]
+        return self.defaults.get(key, default)
+
+    def input(self, index: int) -> InputInfo:
+        """Input ``index``; a missing required input is a :class:`ShapeError`."""
+        if index >= len(self.inputs) or self.inputs[index] is None:
+            raise ShapeError(f"{self.op_type} node {self.name!r} needs input {index}")
+        info = self.inputs[index]
+        assert info is not None
+        return info
+
+    def optional(self, index: int) -> InputInfo | None:
+        """Input ``index``, or ``None`` when it is absent."""
+        return self.inputs[index] if index < len(self.inputs) else None
+
+    def fail(self, problem: str) -> ShapeError:
+        """A :class:`ShapeError` about this node, ready to raise."""
+        return ShapeError(f"{self.op_type} node {self.name!r}: {problem}")
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """What a rule returns: shapes, named cost terms and the node's category."""
+
+    outputs: tuple[Shape, ...]
+    terms: Mapping[str, Count] = field(default_factory=dict)
+    category: Category = Category.OTHER
+    #: Statically known contents of small integer outputs (shape arithmetic).
+    values: tuple[tuple[Count, ...] | None, ...] = ()
+    #: Output dtypes; ``None`` means "the same as the first input".
+    dtypes: tuple[str, ...] | None = None
+
+
+Rule = Callable[[OpView], OpResult]
+
+
+@dataclass(frozen=True)
+class OpEntry:
+    """One registered operator."""
+
+    op_type: str
+    domain: str
+    rule: Rule
+    roles: tuple[str, ...]
+    defaults: Mapping[str, Any]
+
+    @property
+    def doc(self) -> str:
+        """The rule's docstring, which states its formula."""
+        return self.rule.__doc__ or ""
+
+    def role(self, index: int) -> str:
+        """The role of input ``index``; inputs past the declared ones repeat the last role."""
+        if not self.roles:
+            return "x"
+        return self.roles[min(index, len(self.roles) - 1)]
+
+
+_REGISTRY: dict[tuple[str, str], OpEntry] = {}
+#: Read-only view of every registered operator, keyed by ``(domain, op_type)``.
+REGISTRY: Mapping[tuple[str, str], OpEntry] = MappingProxyType(_REGISTRY)
+
+
+def register(
+    op_type: str,
+    *,
+    roles: tuple[str, ...] = ("x",),
+    defaults: Mapping[str, Any] | None = None,
+    domain: str = "",
+) -> Callable[[Rule], Rule]:
+    """Register ``rule`` for ``op_type``; registering the same key twice is an error."""
+    for role in roles:
+        if role not in PARAM_ROLES and role not in OTHER_ROLES:
+            raise ValueError(f"unknown input role {role!r} for {op_type}")
+
+    def decorate(rule: Rule) -> Rule:
+        key = (domain, op_type)
+        if key in _REGISTRY:
+            raise ValueError(f"operator {domain or 'ai.onnx'}::{op_type} is registered twice")
+        _REGISTRY[key] = OpEntry(op_type, domain, rule, roles, MappingProxyType(dict(defaults or {})))
+        return rule
+
+    return decorate
+
+
+def lookup(op_type: str, domain: str = "") -> OpEntry:
+    """The entry for ``op_type``; a miss raises and names the operators that exist."""
+    entry = _REGISTRY.get((domain, op_type))
+    if entry is None:
+        if domain in ("ai.onnx",):
+            entry = _REGISTRY.get(("", op_type))
+        if entry is None:
+            known = sorted(t for d, t in _REGISTRY if d == domain)
+            raise UnknownOpError(
+                f"no cost rule for operator {op_type!r} (domain {domain or 'ai.onnx'!r}); "
+                f"registered: {', '.join(known)}"
+            )
+    return entry
+
+
+def find(op_type: str, domain: str = "") -> OpEntry | None:
+    """The entry for ``op_type``, or ``None``."""
+    entry = _REGISTRY.get((domain, op_type))
+    if entry is None and domain == "ai.onnx":
+        entry = _REGISTRY.get(("", op_type))
+    return entry
+
+
+def apply_rule(
+    entry: OpEntry, name: str, attrs: Mapping[str, Any], inputs: tuple[InputInfo | None, ...]
+) -> OpResult:
+    """Run ``entry``'s rule on one node; a rule's own crash becomes a :class:`ShapeError`."""
+    view = OpView(name, entry.op_type, attrs, inputs, entry.defaults)
+    try:
+        return entry.rule(view)
+    except (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError) as err:
+        raise ShapeError(f"{entry.op_type} node {name!r}: cannot infer its output ({err})") from err

@@ -1,0 +1,1 @@
+"""Reports: table builders and renderers. Numbers arrive raw and are formatted here."""
