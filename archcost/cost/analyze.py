@@ -118,6 +118,8 @@ def analyze_graph(
                     attrs=node.attrs,
                     param_shapes=tuple(param_shapes),
                     source=node.source,
+                    input_names=node.inputs,
+                    output_names=node.outputs,
                 )
             )
             continue
@@ -134,6 +136,11 @@ def analyze_graph(
         uncosted=tuple(uncosted),
         source=source,
         published=dict(published or {}),
+        tensor_shapes=shapes,
+        tensor_dtypes=dtypes,
+        initializers=frozenset(initializers),
+        graph_inputs=graph.inputs,
+        graph_outputs=graph.outputs,
     )
 
 

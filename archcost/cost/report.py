@@ -35,6 +35,9 @@ class LayerRow:
     #: Shapes of the parameter tensors this node reads, by input index (for filter-shape columns).
     param_shapes: tuple[Shape, ...] = ()
     source: str | None = None
+    #: Tensor names, parallel to the node's ONNX inputs and outputs ("" for an omitted input).
+    input_names: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ()
 
     @property
     def macs(self) -> Count:
@@ -109,6 +112,14 @@ class Report:
     #: What produced the report, so :meth:`symbolic` can rebuild it.
     source: str = ""
     published: Mapping[str, Any] = field(default_factory=dict)
+    #: Every tensor's inferred shape and dtype (inputs, initializers, activations).
+    tensor_shapes: Mapping[str, Shape] = field(default_factory=dict)
+    tensor_dtypes: Mapping[str, str] = field(default_factory=dict)
+    #: Names of initializer tensors (stored data).
+    initializers: frozenset[str] = frozenset()
+    #: Graph input and output tensor names.
+    graph_inputs: tuple[str, ...] = ()
+    graph_outputs: tuple[str, ...] = ()
 
     def cost_of(self, row: LayerRow) -> Count:
         """A row's figure under this report's convention."""
@@ -177,7 +188,8 @@ class Report:
         )
         t = self.totals
         totals = Totals(sub(t.cost), sub(t.macs), {k: sub(v) for k, v in t.params_by_kind.items()})
-        return dataclasses.replace(self, layers=layers, totals=totals)
+        tensors = {name: shape(s) for name, s in self.tensor_shapes.items()}
+        return dataclasses.replace(self, layers=layers, totals=totals, tensor_shapes=tensors)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with exact integers (SymPy expressions become strings)."""
