@@ -42,6 +42,9 @@ def exact_div(a: Count, b: Count) -> Count:
     """
     if isinstance(a, int) and isinstance(b, int):
         return a // b
+    if a == b:
+        # Depthwise: channels / channels. SymPy does not cancel Piecewise (make_divisible) terms.
+        return 1
     return a / b
 
 

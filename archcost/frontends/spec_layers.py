@@ -379,6 +379,35 @@ def _softmax(ctx: LayerContext) -> str:
     return ctx.node("Softmax", [ctx.single_input()], {"axis": ctx.integer("axis", -1, minimum=None)})
 
 
+def _parameter(ctx: LayerContext) -> str:
+    """A learned tensor used as an operand (class token, position embedding, layer scale).
+
+    No node: the layer's output *is* the parameter tensor, and the operator that
+    reads it files it by that input's role (Mul: weight, Add: bias, Expand: weight).
+    """
+    dims = ctx.dims("shape")
+    for d in dims:
+        if is_concrete(d) and d < 1:
+            raise ctx.error("shape", f"shape entries must be positive, got {[str(x) for x in dims]}")
+    return ctx.param("value", dims)
+
+
+def _expand(ctx: LayerContext) -> str:
+    target = ctx.const("shape", ctx.dims("shape"), dtype="int64")
+    return ctx.node("Expand", [ctx.single_input(), target])
+
+
+def _slice(ctx: LayerContext) -> str:
+    x = ctx.single_input()
+    bounds = (
+        ("starts", ctx.integer("start", 0, minimum=None)),
+        ("ends", ctx.integer("end", minimum=None)),
+        ("axes", ctx.integer("axis", minimum=None)),
+        ("steps", ctx.integer("step", 1)),
+    )
+    return ctx.node("Slice", [x, *(ctx.const(name, [v], dtype="int64") for name, v in bounds)])
+
+
 _CONV_FIELDS = ("out", "kernel", "stride", "padding", "dilation", "groups", "depthwise", "multiplier", "bias")
 
 #: Every layer kind a spec can use, by name.
@@ -411,4 +440,7 @@ LAYER_KINDS: Mapping[str, LayerKind] = {
     "reshape": LayerKind(("shape",), _reshape),
     "transpose": LayerKind(("perm",), _transpose),
     "dropout": _unary("Dropout"),
+    "parameter": LayerKind(("shape",), _parameter),
+    "expand": LayerKind(("shape",), _expand),
+    "slice": LayerKind(("axis", "start", "end", "step"), _slice),
 }

@@ -20,6 +20,8 @@ from archcost.errors import LimitError, SpecError
 
 #: Largest spec file accepted.
 MAX_SPEC_BYTES = 1 << 20
+#: Deepest nesting of YAML mappings and lists accepted.
+MAX_YAML_DEPTH = 64
 
 
 class LocatedDict(dict):  # type: ignore[type-arg]
@@ -107,6 +109,7 @@ def load_yaml(path: Path, display: str) -> Any:
         raise SpecError(f"cannot read the spec: {err.strerror}", where=display) from None
     except UnicodeDecodeError:
         raise SpecError("the spec is not UTF-8 text", where=display) from None
+    _check_depth(text, display)
     loader = _Loader(text)
     loader.name = display
     try:
@@ -118,7 +121,27 @@ def load_yaml(path: Path, display: str) -> Any:
         raise SpecError(f"malformed YAML: {problem}", where=f"{display}{line}") from None
     except yaml.YAMLError as err:
         raise SpecError(f"malformed YAML: {err}", where=display) from None
-    except RecursionError:
-        raise LimitError("the YAML nests too deeply", where=display) from None
     finally:
         loader.dispose()
+
+
+def _check_depth(text: str, display: str) -> None:
+    """Refuse deep nesting with an event scan (iterative), before PyYAML's recursive composer."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    mark = event.start_mark
+                    line = f":{mark.line + 1}" if mark is not None else ""
+                    raise LimitError(f"the YAML nests deeper than {MAX_YAML_DEPTH} levels",
+                                     where=f"{display}{line}")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise SpecError(f"malformed YAML: {err.problem or err.context}", where=f"{display}{line}") from None
+    except yaml.YAMLError as err:
+        raise SpecError(f"malformed YAML: {err}", where=display) from None

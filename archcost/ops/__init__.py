@@ -10,7 +10,7 @@ import importlib
 
 from archcost.ops.registry import REGISTRY, OpEntry, OpResult, OpView, find, lookup, register
 
-_FAMILIES = ("conv", "gemm", "elementwise", "activation", "norm", "pool", "shape")
+_FAMILIES = ("conv", "gemm", "elementwise", "activation", "norm", "pool", "shape", "indexing")
 
 for _family in _FAMILIES:
     importlib.import_module(f"archcost.ops.{_family}")
