@@ -55,7 +55,7 @@ def analyze(
     path, display = resolve(model)
     conv = get_convention(convention)
     if path.suffix == ".onnx":
-        from archcost.frontends.onnx import load_onnx_graph  # type: ignore[import-not-found]
+        from archcost.frontends.onnx import load_onnx_graph
 
         graph, bindings = load_onnx_graph(path, display, bindings=values, symbols=symbols or ())
         from archcost.cost.analyze import analyze_graph

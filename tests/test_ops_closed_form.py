@@ -142,7 +142,9 @@ def test_global_pool_batch_norm_and_activations() -> None:
     assert global_max.outputs == ((2, 16, 1, 1),) and global_max.terms == {"pool_op": 2 * 16 * 49}
     layer_norm = run("LayerNormalization", {}, ((1, 197, 768), False), ((768,), True), ((768,), True))
     elements = 197 * 768
-    assert layer_norm.outputs == ((1, 197, 768),)
+    # Output 0 is Y; the optional Mean and InvStdDev keep the leading axes (ONNX schema).
+    assert layer_norm.outputs[0] == (1, 197, 768)
+    assert all(shape == (1, 197, 1) for shape in layer_norm.outputs[1:])
     assert layer_norm.terms == {"norm_op": 7 * elements, "bias_add": elements}
     bn = run("BatchNormalization", {}, ((1, 16, 4, 4), False), *[((16,), True)] * 4)
     assert bn.outputs == ((1, 16, 4, 4),) and bn.terms == {"norm_op": 2 * 16 * 16}

@@ -27,7 +27,7 @@ class ExitCode(enum.IntEnum):
 
 
 #: Command modules, in the order ``--help`` lists them.
-COMMANDS = ("analyze",)
+COMMANDS = ("analyze", "gate", "profile", "export", "verify", "report", "compare", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,9 @@ def add_parser(sub: Any) -> None:
                         help="with --symbolic: drop rounding, giving the paper's α², ρ² form")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when any op has no cost rule")
+    from archcost.cli.profile import add_device_arguments
+
+    add_device_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -36,7 +39,15 @@ def run(args: argparse.Namespace) -> int:
         symbols = None
     report = analyze(args.model, convention=args.convention, symbols=symbols,
                      continuous=args.continuous, params=parse_sets(args.sets))
-    write(render(report, args.format))
+    from archcost.cli.profile import device_from_args
+
+    device = device_from_args(args)
+    if device is not None:
+        from archcost.cost.roofline import roofline
+
+        write(render(report, args.format, roofline(report, device)))
+    else:
+        write(render(report, args.format))
     if args.strict and (report.unknown or report.uncosted):
         return ExitCode.FAILED
     return ExitCode.OK

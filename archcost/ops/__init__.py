@@ -10,7 +10,8 @@ import importlib
 
 from archcost.ops.registry import REGISTRY, OpEntry, OpResult, OpView, find, lookup, register
 
-_FAMILIES = ("conv", "gemm", "elementwise", "activation", "norm", "pool", "shape", "indexing")
+_FAMILIES = ("conv", "gemm", "elementwise", "activation", "norm", "pool", "shape", "indexing",
+             "tensor", "transformer", "reduce", "conv_transpose")
 
 for _family in _FAMILIES:
     importlib.import_module(f"archcost.ops.{_family}")

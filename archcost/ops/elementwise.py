@@ -7,7 +7,10 @@ A stored operand of Add/Sub counts as a ``bias`` parameter and of Mul as a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from archcost.numeric import Count, decide, prod
+from archcost.ops._dtypes import is_integer
 from archcost.ops.registry import OpResult, OpView, register
 
 Shape = tuple[Count, ...]
@@ -34,30 +37,58 @@ def broadcast(view: OpView, *shapes: Shape) -> Shape:
     return tuple(result)
 
 
-def _binary(view: OpView) -> OpResult:
+def fold(view: OpView, out: Shape, fn: Callable[[Count, Count], Count]) -> tuple[Count, ...] | None:
+    """Contents of a binary op's output, when both integer inputs' contents are known.
+
+    Only small tensors whose contents are known (shape arithmetic) are folded;
+    anything else, or an undecidable symbolic comparison, gives ``None``.
+    """
+    a, b = view.input(0), view.input(1)
+    size = prod(out)
+    if a.value is None or b.value is None or not isinstance(size, int):
+        return None
+    if not (is_integer(a.dtype) and is_integer(b.dtype)):
+        return None
+    if len(a.value) not in (1, size) or len(b.value) not in (1, size):
+        return None
+    try:
+        return tuple(fn(a.value[i % len(a.value)], b.value[i % len(b.value)]) for i in range(size))
+    except (ValueError, ZeroDivisionError, TypeError):
+        return None
+
+
+def _int_div(a: Count, b: Count) -> Count:
+    """ONNX integer Div truncates toward zero; symbolic dims are positive, so floor."""
+    if isinstance(a, int) and isinstance(b, int):
+        quotient = abs(a) // abs(b)
+        return quotient if (a >= 0) == (b > 0) else -quotient
+    return a // b
+
+
+def _binary(view: OpView, fn: Callable[[Count, Count], Count]) -> OpResult:
     out = broadcast(view, view.input(0).shape, view.input(1).shape)
-    return OpResult(outputs=(out,), terms={"elementwise_op": prod(out)})
+    return OpResult(outputs=(out,), terms={"elementwise_op": prod(out)}, values=(fold(view, out, fn),))
 
 
 @register("Add", roles=("bias", "bias"))
 def add(view: OpView) -> OpResult:
     """Add: elementwise_op = 1 per output element."""
-    return _binary(view)
+    return _binary(view, lambda a, b: a + b)
 
 
 @register("Sub", roles=("bias", "bias"))
 def sub(view: OpView) -> OpResult:
     """Sub: elementwise_op = 1 per output element."""
-    return _binary(view)
+    return _binary(view, lambda a, b: a - b)
 
 
 @register("Mul", roles=("weight", "weight"))
 def mul(view: OpView) -> OpResult:
     """Mul: elementwise_op = 1 per output element."""
-    return _binary(view)
+    return _binary(view, lambda a, b: a * b)
 
 
 @register("Div", roles=("x", "x"))
 def div(view: OpView) -> OpResult:
     """Div: elementwise_op = 1 per output element."""
-    return _binary(view)
+    return _binary(view, _int_div)

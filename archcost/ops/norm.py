@@ -40,8 +40,16 @@ def layer_norm(view: OpView) -> OpResult:
     mul; the β add is counted as ``bias_add``).
     """
     x = view.input(0)
+    rank = len(x.shape)
+    axis = view.attr("axis")
+    if not isinstance(axis, int) or not -rank <= axis < rank:
+        raise view.fail(f"axis {axis!r} is out of range for rank {rank}")
+    axis = axis + rank if axis < 0 else axis
     elements = prod(x.shape)
     terms = {"norm_op": 7 * elements}
     if view.optional(2) is not None:
         terms["bias_add"] = elements
-    return OpResult(outputs=(x.shape,), terms=terms)
+    # The optional Mean and InvStdDev outputs keep the leading dims, size 1 on the rest.
+    stats = (*x.shape[:axis], *([1] * (rank - axis)))
+    return OpResult(outputs=(x.shape, stats, stats), terms=terms,
+                    dtypes=(x.dtype, "float32", "float32"))

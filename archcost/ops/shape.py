@@ -101,7 +101,7 @@ def identity(view: OpView) -> OpResult:
     return OpResult(outputs=(x.shape,), values=(x.value,))
 
 
-@register("Dropout", roles=("x", "const", "const"), defaults={"seed": 0})
+@register("Dropout", roles=("x", "const", "const"))
 def dropout(view: OpView) -> OpResult:
     """Dropout at inference is the identity: no cost. The optional mask has the input's shape."""
     shape = view.input(0).shape

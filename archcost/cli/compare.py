@@ -1,0 +1,55 @@
+"""``archcost compare``: MACs, params, peak activation memory and MAC shares of several models."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from archcost.cli.common import parse_sets, write
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser("compare", help="compare several models side by side", description=__doc__)
+    parser.add_argument("models", nargs="+", metavar="MODEL[:NAME=VALUE,...]",
+                        help="zoo names, spec or ONNX paths; per-model parameters after a colon, "
+                        "e.g. mobilenet_v1:alpha=0.5,resolution=160")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
+                        help="a parameter for every model that declares it (per-model values win)")
+    parser.add_argument("--convention", default="paper", choices=("paper", "flops"),
+                        help="counting convention (default: paper)")
+    parser.add_argument("--sort", default="input",
+                        choices=("input", "name", "macs", "params", "weights", "peak_activation"),
+                        help="sort rows ascending by this column (default: command-line order)")
+    parser.add_argument("--format", default="table",
+                        choices=("table", "markdown", "csv", "json", "latex", "html"))
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from archcost.api import analyze
+    from archcost.cli import ExitCode
+    from archcost.report.compare import compare_table, parse_model_ref
+    from archcost.report.render import render_table
+
+    common = parse_sets(args.sets)
+    refs = [parse_model_ref(m) for m in args.models]
+    reports = []
+    for ref in refs:
+        params = {**_declared(ref.model, common), **ref.settings}
+        reports.append(analyze(ref.model, convention=args.convention, params=params))
+    write(render_table(compare_table(refs, reports, sort=args.sort), args.format))
+    return ExitCode.OK
+
+
+def _declared(model: str, common: dict[str, str]) -> dict[str, str]:
+    """The ``--set`` values a spec declares (ONNX models get them all, as dimension bindings)."""
+    if not common:
+        return {}
+    from archcost.frontends.spec import load_spec
+    from archcost.zoo import resolve
+
+    path, display = resolve(model)
+    if path.suffix == ".onnx":
+        return dict(common)
+    declared = load_spec(path, display).params
+    return {k: v for k, v in common.items() if k in declared}

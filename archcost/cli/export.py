@@ -1,0 +1,32 @@
+"""``archcost export``: write a spec (or any model) as a runnable ONNX file with seeded random weights."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from archcost.cli.common import parse_sets, write
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser("export", help="write a model as runnable ONNX with random weights",
+                            description=__doc__)
+    parser.add_argument("model", help="a zoo name (mobilenet_v1), a spec .yaml or an .onnx file")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the .onnx file to write")
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
+        help="set a spec parameter or bind an ONNX dimension (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for the random weights (default 0)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from archcost.cli import ExitCode
+    from archcost.runtime.export import export_model
+
+    out = export_model(args.model, Path(args.output), params=parse_sets(args.sets), seed=args.seed)
+    write(f"wrote {out}\n")
+    return ExitCode.OK

@@ -1,0 +1,129 @@
+"""``archcost profile``: run a model in onnxruntime and set measured time beside MACs and the roofline.
+
+The model (a spec is exported first, with seeded random weights) runs with
+profiling on: warm-up runs first, then ``--runs`` measured runs. Each kernel's
+median time is mapped back to archcost's nodes and categories, and printed next
+to each category's share of MACs and of the roofline's estimated time, with the
+rank correlation between estimated and measured time per kernel.
+``--calibrate`` fits the device's peak and bandwidth to the run and writes a
+device file that ``--device-file`` loads next time.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from archcost.cli.common import parse_sets, write
+
+
+def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--device``, ``--device-file``, ``--peak`` and ``--bandwidth`` (shared with ``analyze``)."""
+    group = parser.add_argument_group("roofline device")
+    group.add_argument("--device", metavar="NAME",
+                       help="a device preset (archcost/data/devices.yaml) or a name in --device-file")
+    group.add_argument("--device-file", metavar="PATH",
+                       help="a device file, e.g. one written by `archcost profile --calibrate`")
+    group.add_argument("--peak", metavar="MAC/S",
+                       help="peak multiply-accumulates per second, e.g. 48G or 4.8e10")
+    group.add_argument("--bandwidth", metavar="B/S",
+                       help="memory bandwidth in bytes per second, e.g. 51.2G")
+
+
+def device_from_args(args: argparse.Namespace, default: str | None = None) -> Any:
+    """The :class:`~archcost.cost.roofline.Device` the flags describe, or ``None``."""
+    from archcost.cost.roofline import resolve_device
+
+    return resolve_device(args.device, device_file=args.device_file, peak=args.peak,
+                          bandwidth=args.bandwidth, default=default)
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser("profile", help="measured time in onnxruntime vs MACs and the roofline",
+                            description=__doc__)
+    # Not add_model_arguments: the comparison is in MACs, so there is no --convention.
+    parser.add_argument("model", help="a zoo name (mobilenet_v1), a spec .yaml or an .onnx file")
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
+        help="set a spec parameter or bind an ONNX dimension (repeatable)",
+    )
+    parser.add_argument("--runs", type=int, default=20, help="measured runs (default 20)")
+    parser.add_argument("--warmup", type=int, default=5,
+                        help="warm-up runs, run first and left out (default 5)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="onnxruntime intra-op threads (default 0: onnxruntime's choice)")
+    parser.add_argument("--optimization", default="all", choices=("all", "extended", "basic", "none"),
+                        help="onnxruntime graph optimization level (default all; none runs every "
+                             "node as its own kernel)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the input")
+    parser.add_argument("--format", default="table", choices=("table", "markdown", "csv", "json"))
+    parser.add_argument("--table", default="categories", choices=("categories", "kernels"),
+                        help="which table --format csv prints (default categories)")
+    parser.add_argument("--plot", metavar="PATH",
+                        help="also draw MAC share next to time share per category (needs matplotlib)")
+    parser.add_argument("--keep-profile", metavar="PATH",
+                        help="keep onnxruntime's raw profile JSON at PATH")
+    parser.add_argument("--from-profile", metavar="PATH",
+                        help="aggregate an existing onnxruntime profile of this model instead of "
+                             "running it (--warmup still drops its first runs)")
+    add_device_arguments(parser)
+    parser.add_argument("--calibrate", action="store_true",
+                        help="fit peak and bandwidth to the measured run and write a device file")
+    parser.add_argument("--calibrate-out", metavar="PATH", default="archcost-device.yaml",
+                        help="where --calibrate writes the device file (default archcost-device.yaml)")
+    parser.add_argument("--device-name", default="calibrated",
+                        help="name of the calibrated device in that file (default calibrated)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from archcost.cli import ExitCode
+    from archcost.cost.roofline import DEFAULT_DEVICE
+    from archcost.errors import UsageError
+    from archcost.runtime import profile as prof
+
+    device = device_from_args(args, default=DEFAULT_DEVICE)
+    params = parse_sets(args.sets)
+    if args.warmup < 0 or args.runs < 1:
+        raise UsageError("--runs must be ≥ 1 and --warmup ≥ 0")
+    settings: dict[str, Any]
+    if args.from_profile:
+        from archcost.api import analyze
+
+        report = analyze(args.model, params=params)
+        runs = prof.load_profile(Path(args.from_profile), args.from_profile)
+        settings = {"source": args.from_profile}
+    else:
+        data, report = prof.export_for_profile(args.model, params, args.seed)
+        with tempfile.TemporaryDirectory(prefix="archcost-profile-") as workdir:
+            runs, raw, settings = prof.run_onnxruntime(
+                data, report, runs=args.runs, warmup=args.warmup, threads=args.threads,
+                optimization=args.optimization, seed=args.seed, workdir=Path(workdir),
+            )
+            if args.keep_profile:
+                try:
+                    shutil.copyfile(raw, args.keep_profile)
+                except OSError as err:
+                    raise UsageError(f"cannot write {args.keep_profile}: {err.strerror}") from None
+    result = prof.aggregate(report, device, runs, warmup=args.warmup, settings=settings)
+    if args.calibrate:
+        import datetime
+        import platform
+
+        when = datetime.date.today().isoformat()
+        source = (f"calibrated by `archcost profile {args.model} --calibrate` on "
+                  f"{platform.machine()} {platform.processor() or platform.system()}, {when}")
+        calibration = prof.calibrate(result.mapped, args.device_name, source)
+        details = {"model": report.model, "date": when, **settings,
+                   "warmup": args.warmup, "runs": result.runs}
+        prof.write_text_atomic(Path(args.calibrate_out), prof.device_file_text(calibration, details))
+        result = dataclasses.replace(result, calibration=calibration)
+    if args.plot:
+        prof.plot(result, Path(args.plot))
+    write(prof.render(result, args.format, table=args.table))
+    return ExitCode.OK

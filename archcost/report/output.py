@@ -1,0 +1,152 @@
+"""A report as a set of files: laid out, written atomically, and checked against a directory.
+
+Layout of one report directory::
+
+    README.md            the whole report in markdown (figures linked from plots/)
+    report.{txt,json,tex,html}   the whole report in the other formats (HTML self-contained)
+    tables/<key>.{txt,md,csv,json,tex,html}   each table in every format
+    plots/<key>.{png,svg}                      each figure, when matplotlib is installed
+    MANIFEST.txt         every generated file, and the matplotlib version that drew the figures
+
+Figures (``plots/`` and ``report.html``, which embeds them) depend on the installed
+matplotlib; ``--check`` compares them only when the installed version is the one
+the manifest records, and says so when it is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from archcost.errors import UsageError
+from archcost.report import render
+from archcost.report.table import Document
+
+MANIFEST = "MANIFEST.txt"
+_FIGURE_PREFIX = "figures drawn with matplotlib "
+
+
+def is_figure_file(name: str) -> bool:
+    """Files whose bytes depend on the installed matplotlib."""
+    return name.startswith("plots/") or name == "report.html"
+
+
+def report_files(doc: Document, figures_by: str | None) -> dict[str, bytes]:
+    """Every file of a report directory, by relative POSIX path."""
+    files: dict[str, str | bytes] = {
+        "README.md": render.document_markdown(doc, figure_dir="plots"),
+        "report.txt": render.document_text(doc),
+        "report.json": render.document_json(doc),
+        "report.tex": render.document_latex(doc),
+        "report.html": render.document_html(doc),
+    }
+    for table in doc.tables:
+        for fmt, suffix in render.FORMATS.items():
+            files[f"tables/{table.key}.{suffix}"] = render.render_table(table, fmt)
+    for fig in doc.figures:
+        for suffix, data in fig.data.items():
+            files[f"plots/{fig.key}.{suffix}"] = data
+    encoded = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in files.items()}
+    drawn = any(k.startswith("plots/") for k in encoded)
+    header = f"{_FIGURE_PREFIX}{figures_by}" if drawn and figures_by else "figures not drawn"
+    lines = [f"# archcost report; {header}"]
+    lines += [f"{hashlib.sha256(encoded[k]).hexdigest()}  {k}" for k in sorted(encoded)]
+    encoded[MANIFEST] = ("\n".join(lines) + "\n").encode("utf-8")
+    return dict(sorted(encoded.items()))
+
+
+def _safe_relative(name: str) -> PurePosixPath:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise UsageError(f"refusing to write {name!r} outside the output directory")
+    return path
+
+
+def write_files(directory: Path, files: Mapping[str, bytes], *, keep_figures: bool = False) -> list[str]:
+    """Write ``files`` under ``directory`` atomically (temp file + rename); return what changed.
+
+    Files a previous run listed in its manifest but this run no longer produces are removed;
+    nothing else in ``directory`` is touched. With ``keep_figures`` (figures were not drawn this
+    time), committed plots are left in place.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    stale = {n for n in set(manifest_files(directory)) - set(files)
+             if not (keep_figures and is_figure_file(n))}
+    changed = []
+    for name, data in files.items():
+        target = directory / _safe_relative(name)
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".archcost-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        changed.append(name)
+    for name in sorted(stale):
+        (directory / _safe_relative(name)).unlink(missing_ok=True)
+        changed.append(name)
+    return changed
+
+
+def manifest_files(directory: Path) -> list[str]:
+    """Files the manifest in ``directory`` lists (empty when there is none)."""
+    path = directory / MANIFEST
+    if not path.is_file():
+        return []
+    names = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            names.append(line.split("  ", 1)[1])
+    return names
+
+
+def manifest_figures_by(directory: Path) -> str | None:
+    """The matplotlib version the committed figures were drawn with, if any."""
+    path = directory / MANIFEST
+    if not path.is_file():
+        return None
+    first = path.read_text(encoding="utf-8").splitlines()[:1]
+    if first and _FIGURE_PREFIX in first[0]:
+        return first[0].split(_FIGURE_PREFIX, 1)[1].strip()
+    return None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``--check`` found."""
+
+    differences: tuple[str, ...]
+    #: Why figures were not compared ("" when they were).
+    figures_skipped: str
+
+
+def check_files(directory: Path, files: Mapping[str, bytes], installed: str | None) -> CheckResult:
+    """Compare freshly generated ``files`` with ``directory``."""
+    committed_by = manifest_figures_by(directory)
+    compare_figures = installed is not None and committed_by == installed
+    skipped = ""
+    if not compare_figures:
+        skipped = (f"figures and report.html not compared: the committed ones were drawn with "
+                   f"matplotlib {committed_by or '(none)'}, installed: {installed or 'none'}")
+    differences = []
+    expected = {k: v for k, v in files.items()
+                if k != MANIFEST and (compare_figures or not is_figure_file(k))}
+    for name, data in expected.items():
+        target = directory / _safe_relative(name)
+        if not target.is_file():
+            differences.append(f"missing: {name}")
+        elif target.read_bytes() != data:
+            differences.append(f"differs: {name}")
+    for name in manifest_files(directory):
+        if name not in files and (compare_figures or not is_figure_file(name)):
+            differences.append(f"no longer generated: {name}")
+    return CheckResult(tuple(differences), skipped)

@@ -1,0 +1,365 @@
+"""Renderers: a :class:`~archcost.report.table.Table` or a whole
+:class:`~archcost.report.table.Document` as terminal text, markdown, CSV, JSON,
+LaTeX or a self-contained HTML page.
+
+Counts are humanized (569M) only in the human formats (terminal, markdown, LaTeX,
+HTML); CSV and JSON carry exact integers. Every output states its convention.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+from archcost.errors import UsageError
+from archcost.numeric import is_concrete
+from archcost.report.cited import at_precision
+from archcost.report.format import csv_cell, exact, humanize, markdown_cell
+from archcost.report.table import Column, Document, Kind, Table
+
+#: Formats every table renders to, with the file suffix the report directory uses.
+FORMATS = {"table": "txt", "markdown": "md", "csv": "csv", "json": "json", "latex": "tex", "html": "html"}
+
+_MISSING = "—"
+
+
+# -- cells -------------------------------------------------------------------------------------
+
+
+def _percent_text(value: Fraction | int, digits: int) -> str:
+    return at_precision(value, 1, digits)
+
+
+def human_cell(value: Any, column: Column) -> str:
+    """A cell as a person reads it (before any format-specific escaping)."""
+    if value is None:
+        return _MISSING
+    if column.kind is Kind.EXACT:
+        return exact(value)
+    if column.kind is Kind.COUNT:
+        return humanize(value)
+    if column.kind is Kind.PERCENT:
+        return _percent_text(value, column.digits) if is_concrete(value) else str(value)
+    return str(value)
+
+
+def machine_cell(value: Any, column: Column) -> Any:
+    """A cell for CSV/JSON: exact ints stay ints; shares are decimals at the column's digits."""
+    if value is None:
+        return None
+    if column.kind in (Kind.EXACT, Kind.COUNT):
+        return value if isinstance(value, int) else str(value)
+    if column.kind is Kind.PERCENT:
+        return _percent_text(value, column.digits) if is_concrete(value) else str(value)
+    return str(value)
+
+
+def _body(table: Table) -> list[tuple[Any, ...]]:
+    return [*table.rows, *([table.total] if table.total is not None else [])]
+
+
+def _titles(table: Table) -> list[str]:
+    return [c.title for c in table.columns]
+
+
+def _preamble(table: Table) -> list[str]:
+    lines = [f"Convention: {table.convention}"]
+    if table.source:
+        lines.append(f"Cited from: {table.source}. Columns marked \"cited\" are copied from it, "
+                     "not computed; archcost never measures accuracy.")
+    return lines
+
+
+# -- one table ---------------------------------------------------------------------------------
+
+
+def table_text(table: Table) -> str:
+    """Terminal text (tabulate ``simple``)."""
+    from tabulate import tabulate
+
+    rows = [[human_cell(v, c) for v, c in zip(row, table.columns, strict=False)] for row in _body(table)]
+    lines = [table.title, *_preamble(table), ""]
+    lines.append(tabulate(rows, headers=_titles(table), tablefmt="simple", disable_numparse=True))
+    lines += ["", *(f"* {n}" for n in table.notes)] if table.notes else []
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _markdown_value(value: Any, column: Column) -> str:
+    text = human_cell(value, column)
+    if column.kind is Kind.FORMULA and value is not None:
+        return "`" + text.replace("`", "'") + "`"
+    return str(markdown_cell(text))
+
+
+def table_markdown(table: Table, level: int = 2) -> str:
+    """Markdown (tabulate ``github``)."""
+    from tabulate import tabulate
+
+    rows = [[_markdown_value(v, c) for v, c in zip(row, table.columns, strict=False)] for row in _body(table)]
+    if table.total is not None:
+        rows[-1] = [f"**{cell}**" if cell not in ("", _MISSING) else cell for cell in rows[-1]]
+    lines = [f"{'#' * level} {markdown_cell(table.title)}", ""]
+    lines += [line + "  " for line in _preamble(table)[:-1]] + [_preamble(table)[-1], ""]
+    lines.append(tabulate(rows, headers=[str(markdown_cell(t)) for t in _titles(table)],
+                          tablefmt="github", disable_numparse=True))
+    if table.notes:
+        lines += ["", *(f"- {markdown_cell(n)}" for n in table.notes)]
+    return "\n".join(lines) + "\n"
+
+
+def table_csv(table: Table) -> str:
+    """CSV: one header row of column keys, exact integers, and a ``convention`` column."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*(c.key for c in table.columns), "convention"])
+    convention = table.convention.split(" ", 1)[0]
+    for row in _body(table):
+        cells = [machine_cell(v, c) for v, c in zip(row, table.columns, strict=False)]
+        writer.writerow([*("" if v is None else csv_cell(v) for v in cells), convention])
+    return out.getvalue()
+
+
+def table_dict(table: Table) -> dict[str, Any]:
+    """The JSON form of one table: exact integers, cited columns marked."""
+    def record(row: tuple[Any, ...]) -> dict[str, Any]:
+        return {c.key: machine_cell(v, c) for v, c in zip(row, table.columns, strict=False)}
+
+    return {
+        "key": table.key,
+        "title": table.title,
+        "convention": table.convention,
+        "source": table.source or None,
+        "columns": [{"key": c.key, "title": c.title, "kind": c.kind.value, "cited": c.cited}
+                    for c in table.columns],
+        "rows": [record(r) for r in table.rows],
+        "total": record(table.total) if table.total is not None else None,
+        "notes": list(table.notes),
+    }
+
+
+def table_json(table: Table) -> str:
+    return json.dumps(table_dict(table), indent=2, ensure_ascii=False) + "\n"
+
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "×": r"$\times$", "α": r"$\alpha$", "ρ": r"$\rho$", "≈": r"$\approx$", "²": r"$^2$",
+    "·": r"$\cdot$", "→": r"$\rightarrow$", "—": "---", "–": "--",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX specials and spell the paper's symbols as math."""
+    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
+
+
+def _latex_value(value: Any, column: Column) -> str:
+    if column.kind is Kind.FORMULA and value is not None and not isinstance(value, str):
+        import sympy
+
+        return f"${sympy.latex(value)}$"
+    return latex_escape(human_cell(value, column))
+
+
+def table_latex(table: Table) -> str:
+    """A LaTeX ``table`` with ``booktabs`` rules (needs ``\\usepackage{booktabs}``)."""
+    align = "".join("r" if c.kind in (Kind.EXACT, Kind.COUNT, Kind.PERCENT) else "l"
+                    for c in table.columns)
+    lines = [
+        "% Requires \\usepackage{booktabs}.",
+        "\\begin{table}[htbp]",
+        "\\centering",
+        f"\\caption{{{latex_escape(table.title)}}}",
+        f"\\label{{tab:{table.key}}}",
+        f"\\begin{{tabular}}{{{align}}}",
+        "\\toprule",
+        " & ".join(latex_escape(t) for t in _titles(table)) + " \\\\",
+        "\\midrule",
+    ]
+    for row in table.rows:
+        lines.append(" & ".join(_latex_value(v, c) for v, c in zip(row, table.columns, strict=False)) + " \\\\")
+    if table.total is not None:
+        lines.append("\\midrule")
+        lines.append(" & ".join(_latex_value(v, c) for v, c in zip(table.total, table.columns, strict=False)) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", "", "\\smallskip"]
+    lines += [f"{{\\footnotesize {latex_escape(line)}}}\\par" for line in _preamble(table)]
+    lines += [f"{{\\footnotesize {latex_escape(n)}}}\\par" for n in table.notes]
+    lines.append("\\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def _html_value(value: Any, column: Column) -> str:
+    text = html.escape(human_cell(value, column))
+    return f"<code>{text}</code>" if column.kind is Kind.FORMULA and value is not None else text
+
+
+def table_html_fragment(table: Table) -> str:
+    """An HTML ``<section>`` with the table, its convention, source and notes; every name escaped."""
+    e = html.escape
+    numeric = {i for i, c in enumerate(table.columns) if c.kind in (Kind.EXACT, Kind.COUNT, Kind.PERCENT)}
+    parts = [f'<section id="{e(table.key)}">', f"<h2>{e(table.title)}</h2>"]
+    parts += [f'<p class="meta">{e(line)}</p>' for line in _preamble(table)]
+    head = "".join(f'<th{" class=cited" if c.cited else ""}>{e(c.title)}</th>' for c in table.columns)
+    parts += ["<table>", f"<thead><tr>{head}</tr></thead>", "<tbody>"]
+    for row in table.rows:
+        flagged = any(v == "FLAGGED" for v in row)
+        cells = "".join(f'<td{" class=num" if i in numeric else ""}>{_html_value(v, c)}</td>'
+                        for i, (v, c) in enumerate(zip(row, table.columns, strict=False)))
+        parts.append(f'<tr{" class=flagged" if flagged else ""}>{cells}</tr>')
+    parts.append("</tbody>")
+    if table.total is not None:
+        cells = "".join(f'<td{" class=num" if i in numeric else ""}>{_html_value(v, c)}</td>'
+                        for i, (v, c) in enumerate(zip(table.total, table.columns, strict=False)))
+        parts.append(f"<tfoot><tr>{cells}</tr></tfoot>")
+    parts.append("</table>")
+    if table.notes:
+        parts.append("<ul class=notes>" + "".join(f"<li>{e(n)}</li>" for n in table.notes) + "</ul>")
+    parts.append("</section>")
+    return "\n".join(parts) + "\n"
+
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem;
+       padding: 0 1rem; color: #1b1b1b; line-height: 1.45; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.92rem; }
+th, td { border-bottom: 1px solid #d0d0d0; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
+th { border-bottom: 2px solid #444; }
+th.cited { font-style: italic; color: #5a3e00; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tfoot td { border-top: 2px solid #444; font-weight: 600; }
+tr.flagged td { background: #fff3cd; }
+p.meta { margin: 0.1rem 0; color: #555; font-size: 0.9rem; }
+ul.notes { font-size: 0.9rem; }
+figure { margin: 1rem 0 2rem; }
+figure img { max-width: 100%; height: auto; border: 1px solid #e0e0e0; }
+code { font-size: 0.88rem; }
+""".strip()
+
+
+def _html_page(title: str, body: list[str]) -> str:
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>\n{_CSS}\n</style>",
+        "</head>",
+        "<body>",
+        *body,
+        "</body>",
+        "</html>",
+    ]) + "\n"
+
+
+def table_html(table: Table) -> str:
+    """A self-contained HTML page holding one table."""
+    return _html_page(table.title, [table_html_fragment(table)])
+
+
+TABLE_RENDERERS: dict[str, Callable[[Table], str]] = {
+    "table": table_text, "markdown": table_markdown, "csv": table_csv, "json": table_json,
+    "latex": table_latex, "html": table_html,
+}
+
+
+def render_table(table: Table, fmt: str) -> str:
+    """One table in ``fmt``."""
+    try:
+        return TABLE_RENDERERS[fmt](table)
+    except KeyError:
+        raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
+
+
+# -- whole documents ---------------------------------------------------------------------------
+
+
+def document_markdown(doc: Document, figure_dir: str | None = None) -> str:
+    """The report as one markdown file; figures are linked from ``figure_dir`` when given."""
+    parts = [f"# {markdown_cell(doc.title)}", "", *(f"{p}\n" for p in doc.intro)]
+    for table in doc.tables:
+        parts.append(table_markdown(table))
+    if figure_dir is not None and doc.figures:
+        parts.append("## Figures\n")
+        for fig in doc.figures:
+            parts.append(f"![{markdown_cell(fig.caption)}]({figure_dir}/{fig.key}.svg)\n")
+    if doc.figures_note:
+        parts.append(f"{doc.figures_note}\n")
+    return "\n".join(parts)
+
+
+def document_text(doc: Document) -> str:
+    parts = [doc.title, "=" * len(doc.title), "", *(f"{p}\n" for p in doc.intro)]
+    parts += [table_text(t) for t in doc.tables]
+    if doc.figures_note:
+        parts.append(doc.figures_note + "\n")
+    return "\n".join(parts)
+
+
+def document_json(doc: Document) -> str:
+    payload = {
+        "title": doc.title,
+        "intro": list(doc.intro),
+        "tables": [table_dict(t) for t in doc.tables],
+        "figures": [f.key for f in doc.figures],
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def document_csv(doc: Document) -> str:
+    """Every table's CSV, each after a ``# key: title`` line (one CSV per table is in ``tables/``)."""
+    return "\n".join(f"# {t.key}: {t.title}\n{table_csv(t)}" for t in doc.tables)
+
+
+def document_latex(doc: Document) -> str:
+    """A complete LaTeX document (``booktabs``); figures are not embedded."""
+    parts = [
+        "\\documentclass{article}",
+        "\\usepackage[margin=2cm]{geometry}",
+        "\\usepackage{booktabs}",
+        "\\begin{document}",
+        f"\\section*{{{latex_escape(doc.title)}}}",
+        *(latex_escape(p) + "\n" for p in doc.intro),
+        *(table_latex(t) for t in doc.tables),
+        "\\end{document}",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def document_html(doc: Document) -> str:
+    """One self-contained page: inline CSS, figures embedded as data URIs, no external URLs."""
+    e = html.escape
+    body = [f"<h1>{e(doc.title)}</h1>", *(f"<p>{e(p)}</p>" for p in doc.intro)]
+    body += [table_html_fragment(t) for t in doc.tables]
+    drawn = [fig for fig in doc.figures if fig.data]
+    if drawn:
+        body.append('<section id="figures"><h2>Figures</h2>')
+        for fig in drawn:
+            mime, data = (("image/svg+xml", fig.data["svg"]) if "svg" in fig.data
+                          else ("image/png", fig.data["png"]))
+            uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+            body.append(f'<figure><img alt="{e(fig.caption)}" src="{uri}">'
+                        f"<figcaption>{e(fig.caption)}</figcaption></figure>")
+        body.append("</section>")
+    if doc.figures_note:
+        body.append(f"<p>{e(doc.figures_note)}</p>")
+    return _html_page(doc.title, body)
+
+
+def render_document(doc: Document, fmt: str) -> str:
+    """A whole report in ``fmt`` (for standard output)."""
+    renderers: dict[str, Callable[[Document], str]] = {
+        "table": document_text, "markdown": document_markdown, "csv": document_csv,
+        "json": document_json, "latex": document_latex, "html": document_html,
+    }
+    try:
+        return renderers[fmt](doc)
+    except KeyError:
+        raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}") from None

@@ -1,0 +1,298 @@
+"""Verify static analysis by running the model.
+
+The model runs once on a seeded random input, with every intermediate tensor
+exposed as a graph output, in onnxruntime (or ``onnx.reference`` when
+onnxruntime is not installed). Then:
+
+* every observed tensor shape and dtype must equal the inferred one;
+* MACs recomputed from the *observed* shapes must equal the static count, per
+  layer and in total. Conv, ConvTranspose, Gemm and MatMul are recomputed by
+  their closed forms (output elements × reduction length; input elements ×
+  kernel for ConvTranspose), independently of the registry's shape rules;
+* parameters recomputed from the initializers the model actually ran with must
+  equal the static count, per kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from archcost.cost.report import Report
+from archcost.graph import Graph, TensorKind
+from archcost.numeric import Count, prod
+from archcost.ops import find
+from archcost.ops.registry import PARAM_ROLES, InputInfo, apply_rule
+
+Shape = tuple[Count, ...]
+BACKENDS = ("auto", "onnxruntime", "reference")
+
+
+@dataclass(frozen=True)
+class TensorCheck:
+    """One tensor: what the analysis inferred against what the run produced."""
+
+    name: str
+    inferred: Shape | None
+    observed: tuple[int, ...]
+    inferred_dtype: str | None
+    observed_dtype: str
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.inferred is not None
+            and tuple(self.inferred) == self.observed
+            and self.inferred_dtype == self.observed_dtype
+        )
+
+
+@dataclass(frozen=True)
+class CountCheck:
+    """A static count against the same count recomputed from what ran."""
+
+    what: str
+    static: Count
+    recomputed: int
+
+    @property
+    def ok(self) -> bool:
+        return self.static == self.recomputed
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of :func:`verify`."""
+
+    model: str
+    backend: str
+    seed: int
+    tensors: tuple[TensorCheck, ...]
+    counts: tuple[CountCheck, ...]
+    #: Anything else that went wrong: unknown ops, per-layer MAC mismatches, a failed run.
+    problems: tuple[str, ...] = ()
+
+    @property
+    def mismatched(self) -> tuple[TensorCheck, ...]:
+        return tuple(t for t in self.tensors if not t.ok)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(t.ok for t in self.tensors) and all(c.ok for c in self.counts)
+
+
+def verify(
+    model: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    backend: str = "auto",
+) -> Verification:
+    """Run ``model`` (zoo name, spec or ONNX file) and check it against its static analysis.
+
+    Symbolic ONNX dims must be bound in ``params`` (``{"N": 1}``).
+    """
+    from archcost.cost.analyze import analyze_graph
+    from archcost.cost.conventions import PAPER
+    from archcost.runtime.export import graph_to_onnx
+    from archcost.runtime.load import load_graph, require_concrete
+
+    graph, path, _ = load_graph(model, params)
+    require_concrete(graph, "verify")
+    report = analyze_graph(graph, PAPER, source=model)
+    if path.suffix == ".onnx":
+        proto = _load_with_weights(path, model)
+    else:
+        proto = graph_to_onnx(graph, seed=seed)
+    feeds = random_inputs(graph, seed)
+    try:
+        used, observed = run_model(proto, feeds, backend)
+    except _RunFailed as failure:
+        return Verification(model, failure.backend, seed, (), (), (f"the model failed to run: {failure}",))
+    initializers = {t.name: tuple(int(d) for d in t.dims) for t in proto.graph.initializer}
+    return compare(model, graph, report, observed, initializers, backend=used, seed=seed)
+
+
+def _load_with_weights(path: Any, display: str) -> Any:
+    """The full model, external data included (its locations were checked on load)."""
+    import onnx
+
+    from archcost.errors import ModelFormatError
+
+    try:
+        return onnx.load(str(path), load_external_data=True)
+    except Exception as err:
+        raise ModelFormatError(f"cannot load the model's weights to run it ({type(err).__name__}: {err})",
+                               where=display) from None
+
+
+def random_inputs(graph: Graph, seed: int) -> dict[str, Any]:
+    """A seeded random value for each graph input (zeros for integer inputs: valid indices)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    feeds: dict[str, Any] = {}
+    for name in graph.inputs:
+        tensor = graph.tensors[name]
+        shape = tuple(int(d) for d in tensor.shape)
+        if tensor.dtype.startswith("float"):
+            feeds[name] = rng.standard_normal(shape).astype(tensor.dtype)
+        else:
+            feeds[name] = np.zeros(shape, dtype=np.dtype(tensor.dtype))
+    return feeds
+
+
+class _RunFailed(Exception):
+    def __init__(self, backend: str, message: str) -> None:
+        super().__init__(message)
+        self.backend = backend
+
+
+def _expose_everything(proto: Any) -> Any:
+    """A copy of ``proto`` with every node output also a graph output."""
+    import onnx
+
+    exposed = onnx.ModelProto()
+    exposed.CopyFrom(proto)
+    present = {o.name for o in exposed.graph.output}
+    for node in exposed.graph.node:
+        for out in node.output:
+            if out and out not in present:
+                exposed.graph.output.append(onnx.ValueInfoProto(name=out))
+                present.add(out)
+    return exposed
+
+
+def run_model(proto: Any, feeds: Mapping[str, Any], backend: str = "auto") -> tuple[str, dict[str, Any]]:
+    """Run ``proto`` on ``feeds``; every tensor any node produced, by name."""
+    from archcost.errors import UsageError
+
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    exposed = _expose_everything(proto)
+    names = [o.name for o in exposed.graph.output]
+    if backend in ("auto", "onnxruntime"):
+        try:
+            import onnxruntime
+        except ImportError:
+            if backend == "onnxruntime":
+                raise UsageError("onnxruntime is not installed; use --backend reference") from None
+        else:
+            return "onnxruntime", _run_onnxruntime(onnxruntime, exposed, feeds)
+    from onnx.reference import ReferenceEvaluator
+
+    try:
+        results = ReferenceEvaluator(exposed).run(None, dict(feeds))
+    except Exception as err:
+        raise _RunFailed("onnx.reference", f"{type(err).__name__}: {err}") from None
+    return "onnx.reference", dict(zip(names, results, strict=True))
+
+
+def _run_onnxruntime(ort: Any, proto: Any, feeds: Mapping[str, Any]) -> dict[str, Any]:
+    options = ort.SessionOptions()
+    # No fusion: every tensor of the graph as written must exist to be observed.
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+        results = session.run(names, dict(feeds))
+    except Exception as err:  # onnxruntime raises its own exception types for bad graphs
+        raise _RunFailed("onnxruntime", f"{type(err).__name__}: {err}") from None
+    return dict(zip(names, results, strict=True))
+
+
+def _observed_macs(row: Any, shape_of: Callable[[str], tuple[int, ...] | None], graph: Graph) -> int | None:
+    """A layer's MACs from the shapes that actually ran, by closed form where one exists."""
+    ins = [shape_of(n) if n else None for n in row.input_names]
+    outs = [shape_of(n) if n else None for n in row.output_names]
+    if any(s is None for s in ins if s is not None) or (outs and outs[0] is None):
+        return None
+    op = row.op_type
+    try:
+        if op == "Conv":  # every output element: (M/g)·K_h·K_w products
+            return int(prod(outs[0]) * prod(ins[1][1:]))  # type: ignore[index]
+        if op == "ConvTranspose":  # every input element scatters into (N/g)·K_h·K_w outputs
+            return int(prod(ins[0]) * prod(ins[1][1:]))  # type: ignore[index]
+        if op == "Gemm":  # every output element: K products
+            a = ins[0]
+            k = a[0] if row.attrs.get("transA") else a[1]  # type: ignore[index]
+            return int(prod(outs[0]) * k)
+        if op == "MatMul":
+            return int(prod(outs[0]) * ins[0][-1])  # type: ignore[index]
+    except (TypeError, IndexError):
+        return None
+    if row.macs == 0:
+        return 0
+    node = graph.node(row.name)
+    entry = find(node.op_type, node.domain)
+    if entry is None:
+        return None
+    infos = tuple(
+        InputInfo(s, is_initializer=n in graph.tensors
+                  and graph.tensors[n].kind is TensorKind.INITIALIZER) if s is not None else None
+        for n, s in zip(row.input_names, ins, strict=True)
+    )
+    return int(apply_rule(entry, node.name, node.attrs, infos).terms.get("mac", 0))
+
+
+def compare(
+    model: str,
+    graph: Graph,
+    report: Report,
+    observed: Mapping[str, Any],
+    initializer_dims: Mapping[str, tuple[int, ...]],
+    *,
+    backend: str,
+    seed: int = 0,
+) -> Verification:
+    """Compare a static ``report`` of ``graph`` with the tensors a run produced."""
+    problems: list[str] = []
+    for unknown in report.unknown:
+        problems.append(f"operator {unknown.op_type} has no rule, so {len(unknown.nodes)} node(s) "
+                        "were not inferred")
+    tensors = []
+    for name, array in observed.items():
+        if name in graph.tensors:
+            continue
+        tensors.append(TensorCheck(
+            name, report.tensor_shapes.get(name), tuple(int(d) for d in array.shape),
+            report.tensor_dtypes.get(name), str(array.dtype),
+        ))
+    fed = {n: tuple(int(d) for d in graph.tensors[n].shape) for n in graph.inputs}
+
+    def shape_of(name: str) -> tuple[int, ...] | None:
+        if name in observed:
+            return tuple(int(d) for d in observed[name].shape)
+        if name in initializer_dims:
+            return initializer_dims[name]
+        return fed.get(name)
+
+    total = 0
+    for row in report.layers:
+        macs = _observed_macs(row, shape_of, graph)
+        if macs is None:
+            problems.append(f"layer {row.name!r}: its tensors were not observed")
+            continue
+        if macs != row.macs:
+            problems.append(f"layer {row.name!r} ({row.op_type}): {row.macs} MACs inferred, "
+                            f"{macs} from the observed shapes")
+        total += macs
+    counts = [CountCheck("MACs", report.totals.macs, total)]
+
+    counted: set[str] = set()
+    by_role = dict.fromkeys(PARAM_ROLES, 0)
+    for row in report.layers:
+        node = graph.node(row.name)
+        entry = find(node.op_type, node.domain)
+        for index, name in enumerate(row.input_names):
+            if not name or name in counted or name not in initializer_dims or entry is None:
+                continue
+            role = entry.role(index)
+            if role in PARAM_ROLES:
+                counted.add(name)
+                by_role[role] += int(prod(initializer_dims[name]))
+    counts += [CountCheck(f"params: {role}", report.totals.params_by_kind.get(role, 0), by_role[role])
+               for role in PARAM_ROLES]
+    return Verification(model, backend, seed, tuple(tensors), tuple(counts), tuple(problems))
