@@ -157,5 +157,5 @@ def _unknown_ops(graph: Graph, unknown: dict[tuple[str, str], list[str]]) -> tup
             node = graph.node(name)
             touched.update(t for t in (*node.inputs, *node.outputs) if t)
         share = len(touched) / len(all_tensors) if all_tensors else 0.0
-        result.append(UnknownOp(op_type, domain, tuple(names), share))
+        result.append(UnknownOp(op_type, domain, tuple(names), share, len(names) / len(graph)))
     return tuple(result)

@@ -64,6 +64,8 @@ class UnknownOp:
     nodes: tuple[str, ...]
     #: Share of the graph's tensors that these nodes read or write.
     tensor_share: float
+    #: Share of the graph's nodes that are of this op type.
+    node_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ class Report:
             ],
             "unknown_ops": [
                 {"op": u.op_type, "domain": u.domain or "ai.onnx", "nodes": list(u.nodes),
-                 "tensor_share": u.tensor_share}
+                 "tensor_share": u.tensor_share, "node_share": u.node_share}
                 for u in self.unknown
             ],
             "uncosted_nodes": list(self.uncosted),

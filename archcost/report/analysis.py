@@ -109,7 +109,8 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
         lines.append("unknown ops (no cost rule; counted as nothing, listed here):")
         for u in report.unknown:
             lines.append(f"  {u.op_type} ({u.domain or 'ai.onnx'}): {len(u.nodes)} node(s), "
-                         f"{100 * u.tensor_share:.1f}% of tensors: {', '.join(u.nodes[:5])}")
+                         f"{100 * u.node_share:.1f}% of nodes, {100 * u.tensor_share:.1f}% of tensors: "
+                         f"{', '.join(u.nodes[:5])}")
         lines.append("")
     if report.uncosted:
         lines.append(f"uncosted nodes (inputs downstream of an unknown op): {len(report.uncosted)}")
