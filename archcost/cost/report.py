@@ -19,8 +19,24 @@ Shape = tuple[Count, ...]
 TRAINABLE_ROLES = ("weight", "bias", "norm")
 
 
+class _ParamKinds:
+    """``params`` and ``weights`` derived from ``params_by_kind``, for rows and totals alike."""
+
+    params_by_kind: Mapping[str, Count]
+
+    @property
+    def params(self) -> Count:
+        """Trainable parameters: weight + bias + norm."""
+        return _sum(self.params_by_kind.get(k, 0) for k in TRAINABLE_ROLES)
+
+    @property
+    def weights(self) -> Count:
+        """Conv and FC weights only: what the MobileNet paper's tables count."""
+        return self.params_by_kind.get("weight", 0)
+
+
 @dataclass(frozen=True)
-class LayerRow:
+class LayerRow(_ParamKinds):
     """One costed operator node."""
 
     name: str
@@ -44,16 +60,6 @@ class LayerRow:
         """Multiply-accumulates (the ``mac`` term)."""
         return self.terms.get("mac", 0)
 
-    @property
-    def params(self) -> Count:
-        """Trainable parameters: weight + bias + norm."""
-        return _sum(self.params_by_kind.get(k, 0) for k in TRAINABLE_ROLES)
-
-    @property
-    def weights(self) -> Count:
-        """Conv and FC weights only: what the MobileNet paper's tables count."""
-        return self.params_by_kind.get("weight", 0)
-
 
 @dataclass(frozen=True)
 class UnknownOp:
@@ -69,20 +75,12 @@ class UnknownOp:
 
 
 @dataclass(frozen=True)
-class Totals:
+class Totals(_ParamKinds):
     """Whole-model totals, accumulated during the walk (tests check rows sum to them)."""
 
     cost: Count
     macs: Count
     params_by_kind: Mapping[str, Count]
-
-    @property
-    def params(self) -> Count:
-        return _sum(self.params_by_kind.get(k, 0) for k in TRAINABLE_ROLES)
-
-    @property
-    def weights(self) -> Count:
-        return self.params_by_kind.get("weight", 0)
 
 
 @dataclass(frozen=True)

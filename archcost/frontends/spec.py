@@ -140,17 +140,20 @@ def _check_keys(mapping: LocatedDict, allowed: Sequence[str], display: str, what
             )
 
 
-def _number(value: Any, where: str, what: str) -> Scalar:
+def _number(
+    value: Any, where: str, what: str, env: Mapping[str, Scalar] | None = None, continuous: bool = False
+) -> Scalar:
+    """A YAML scalar as an exact number: literals as they are, strings through the grammar."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (int, Fraction)):
         return normalize(value)
     if isinstance(value, str):
         try:
-            return evaluate_text(value, {})
+            return evaluate_text(value, env or {}, continuous=continuous)
         except ExpressionError as err:
             raise SpecError(f"{what}: {err.message}", where=where) from None
-    raise SpecError(f"{what} must be a number, got {value!r}", where=where)
+    raise SpecError(f"{what} must be a number or an expression, got {value!r}", where=where)
 
 
 def _params(raw: Any, display: str) -> dict[str, ParamDecl]:
@@ -336,16 +339,7 @@ class _Lowerer:
         scope.last = output
 
     def _evaluate(self, value: Any, env: Mapping[str, Scalar], where: str, label: str, key: str) -> Scalar:
-        if isinstance(value, bool):
-            return int(value)
-        if isinstance(value, (int, Fraction)):
-            return normalize(value)
-        if isinstance(value, str):
-            try:
-                return evaluate_text(value, env, continuous=self.lowering.continuous)
-            except ExpressionError as err:
-                raise SpecError(f"{label}: {key}: {err.message}", where=where) from None
-        raise SpecError(f"{label}: {key} must be a number or an expression, got {value!r}", where=where)
+        return _number(value, where, f"{label}: {key}", env, self.lowering.continuous)
 
     def _repeat(self, layer: LocatedDict, env: Mapping[str, Scalar], label: str) -> int:
         if "repeat" not in layer:
