@@ -52,11 +52,34 @@ def report_files(doc: Document, figures_by: str | None) -> dict[str, bytes]:
             files[f"plots/{fig.key}.{suffix}"] = data
     encoded = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in files.items()}
     drawn = any(k.startswith("plots/") for k in encoded)
-    header = f"{_FIGURE_PREFIX}{figures_by}" if drawn and figures_by else "figures not drawn"
-    lines = [f"# archcost report; {header}"]
-    lines += [f"{hashlib.sha256(encoded[k]).hexdigest()}  {k}" for k in sorted(encoded)]
-    encoded[MANIFEST] = ("\n".join(lines) + "\n").encode("utf-8")
+    header = f"# archcost report; {_FIGURE_PREFIX}{figures_by}" if drawn and figures_by else (
+        "# archcost report; figures not drawn")
+    encoded[MANIFEST] = _manifest(header, encoded)
     return dict(sorted(encoded.items()))
+
+
+def _manifest(header: str, files: Mapping[str, bytes]) -> bytes:
+    lines = [header, *(f"{hashlib.sha256(files[k]).hexdigest()}  {k}" for k in sorted(files) if k != MANIFEST)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _keep_committed_figures(directory: Path, files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """``files`` with the directory's existing figures (and report.html) kept as they are.
+
+    A machine without matplotlib must not rewrite figures drawn elsewhere, nor the HTML page
+    that embeds them: only the tables are regenerated, and the manifest still records the
+    matplotlib version that drew the kept figures.
+    """
+    manifest = directory / MANIFEST
+    kept = {n: (directory / n).read_bytes() for n in manifest_files(directory)
+            if is_figure_file(n) and (directory / n).is_file()}
+    if not kept:
+        return dict(files)
+    header = manifest.read_text(encoding="utf-8").splitlines()[0]
+    merged = {k: v for k, v in files.items() if not is_figure_file(k) and k != MANIFEST}
+    merged.update(kept)
+    merged[MANIFEST] = _manifest(header, merged)
+    return dict(sorted(merged.items()))
 
 
 def _safe_relative(name: str) -> PurePosixPath:
@@ -74,6 +97,8 @@ def write_files(directory: Path, files: Mapping[str, bytes], *, keep_figures: bo
     time), committed plots are left in place.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    if keep_figures:
+        files = _keep_committed_figures(directory, files)
     stale = {n for n in set(manifest_files(directory)) - set(files)
              if not (keep_figures and is_figure_file(n))}
     changed = []

@@ -41,6 +41,16 @@ def matplotlib_version() -> str | None:
     return str(matplotlib.__version__)
 
 
+def _matplotlib() -> Any:
+    """matplotlib with its ticker module, or :class:`PlotsUnavailable` with the install hint."""
+    try:
+        import matplotlib
+        import matplotlib.ticker
+    except ImportError as err:
+        raise PlotsUnavailable(INSTALL_HINT) from err
+    return matplotlib
+
+
 def _new_figure(width: float, height: float) -> Any:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -68,7 +78,7 @@ def _millions(value: float, _pos: object = None) -> str:
 def layer_bars(key: str, title: str, names: Sequence[str], macs: Sequence[int],
                weights: Sequence[int]) -> Figure:
     """Per-layer MACs and weights as two bar charts sharing the layer axis."""
-    import matplotlib
+    matplotlib = _matplotlib()
 
     with matplotlib.rc_context(_RC):
         fig = _new_figure(max(6.0, 0.22 * len(names) + 1.5), 5.2)
@@ -90,7 +100,7 @@ def layer_bars(key: str, title: str, names: Sequence[str], macs: Sequence[int],
 def category_shares(key: str, title: str, labels: Sequence[str], mac_percent: Sequence[float],
                     weight_percent: Sequence[float]) -> Figure:
     """Share of MACs and of weights per layer category (the paper's Table 2), as grouped bars."""
-    import matplotlib
+    matplotlib = _matplotlib()
 
     with matplotlib.rc_context(_RC):
         fig = _new_figure(6.5, 3.2)
@@ -119,7 +129,7 @@ def scaling_curves(key: str, title: str,
                    alpha_cited: tuple[Sequence[float], Sequence[float]],
                    resolution_cited: tuple[Sequence[float], Sequence[float]]) -> Figure:
     """MACs vs α and vs resolution (exact sweep values), with the paper's cited points marked."""
-    import matplotlib
+    matplotlib = _matplotlib()
 
     with matplotlib.rc_context(_RC):
         fig = _new_figure(8.0, 3.4)
@@ -142,7 +152,7 @@ def scaling_curves(key: str, title: str,
 def macs_params_scatter(key: str, title: str, labels: Sequence[str], macs: Sequence[int],
                         params: Sequence[int], notes: Sequence[str]) -> Figure:
     """MACs vs parameters of compared models, log-log, labelled (with cited accuracy when given)."""
-    import matplotlib
+    matplotlib = _matplotlib()
 
     with matplotlib.rc_context(_RC):
         fig = _new_figure(7.0, 4.6)

@@ -290,16 +290,12 @@ def document_markdown(doc: Document, figure_dir: str | None = None) -> str:
         parts.append("## Figures\n")
         for fig in doc.figures:
             parts.append(f"![{markdown_cell(fig.caption)}]({figure_dir}/{fig.key}.svg)\n")
-    if doc.figures_note:
-        parts.append(f"{doc.figures_note}\n")
     return "\n".join(parts)
 
 
 def document_text(doc: Document) -> str:
     parts = [doc.title, "=" * len(doc.title), "", *(f"{p}\n" for p in doc.intro)]
     parts += [table_text(t) for t in doc.tables]
-    if doc.figures_note:
-        parts.append(doc.figures_note + "\n")
     return "\n".join(parts)
 
 
