@@ -7,6 +7,12 @@ Every error a user can cause is an :class:`ArchcostError`. The CLI prints
 
 from __future__ import annotations
 
+#: Control characters and line separators, spelled as escapes in messages.
+_CONTROL_ESCAPES = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029) if code != 0x09
+}
+
 
 class ArchcostError(Exception):
     """Base class: a problem with the user's input or request."""
@@ -17,7 +23,9 @@ class ArchcostError(Exception):
         self.where = where
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        # One line, whatever the input's names hold (a layer named "a\nb", a terminal escape).
+        return text.translate(_CONTROL_ESCAPES)
 
     def located(self, where: str) -> ArchcostError:
         """Return this error with ``where`` filled in, if it had no location yet."""

@@ -50,6 +50,10 @@ MAX_EXPRESSION_DEPTH = 32
 MAX_EXPONENT = 32
 #: Most digits accepted in one number literal.
 MAX_LITERAL_DIGITS = 32
+#: Largest value an expression may reach: |numerator| and denominator below 2**256
+#: (about 1.2e77, far beyond any size), so ``(10**32)**32**...`` fails fast instead of
+#: computing a number with billions of digits.
+MAX_VALUE_BITS = 256
 
 _TOKEN = re.compile(
     r"\s*(?:"
@@ -352,6 +356,10 @@ def evaluate(node: Node, env: Mapping[str, Scalar], *, continuous: bool = False)
                 f"unknown name {node.id!r}; defined here: {', '.join(sorted(env)) or 'nothing'}"
             )
         return env[node.id]
+    return _bounded(_evaluate(node, env, continuous))
+
+
+def _evaluate(node: Unary | Call | Binary, env: Mapping[str, Scalar], continuous: bool) -> Scalar:
     if isinstance(node, Unary):
         value = evaluate(node.operand, env, continuous=continuous)
         if node.op == "-":
@@ -365,6 +373,25 @@ def evaluate(node: Node, env: Mapping[str, Scalar], *, continuous: bool = False)
             return args[0]
         return normalize(FUNCTIONS[node.func][0](*args))
     return _binary(node, env, continuous)
+
+
+def _bits(value: object) -> int:
+    """The size of a concrete number in bits (the larger of numerator and denominator); 0 otherwise."""
+    if isinstance(value, int):
+        return value.bit_length()
+    if isinstance(value, Fraction):
+        return max(value.numerator.bit_length(), value.denominator.bit_length())
+    return 0
+
+
+def _too_large() -> ExpressionError:
+    return ExpressionError(f"a value exceeds 2**{MAX_VALUE_BITS}; no size or count in a spec is that large")
+
+
+def _bounded(value: Scalar) -> Scalar:
+    if _bits(value) > MAX_VALUE_BITS:
+        raise _too_large()
+    return value
 
 
 def _truth(value: object) -> bool:
@@ -403,6 +430,8 @@ def _binary(node: Binary, env: Mapping[str, Scalar], continuous: bool) -> Scalar
     # "**": only small integer exponents, so a spec cannot ask for a 10**10**10 number.
     if not isinstance(b, int) or abs(b) > MAX_EXPONENT:
         raise ExpressionError(f"exponent must be an integer from -{MAX_EXPONENT} to {MAX_EXPONENT}")
+    if (_bits(a) - 1) * abs(b) > MAX_VALUE_BITS:
+        raise _too_large()  # before computing a number that may have billions of digits
     if b < 0 and is_concrete(a):
         if a == 0:
             raise ExpressionError("division by zero")

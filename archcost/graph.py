@@ -157,10 +157,12 @@ class GraphBuilder:
 
     def build(self) -> Graph:
         """Validate (defined inputs, outputs exist, acyclic) and return the frozen graph."""
-        dag = nx.DiGraph()
-        for node in self.nodes:
-            dag.add_node(node.name, op=node)
-        for node in self.nodes:
+        index = {node.name: i for i, node in enumerate(self.nodes)}
+        # Edges are collected first and handed to networkx in one call: per-edge
+        # has_edge/add_edge calls cost more than the rest of the build together.
+        edges: dict[tuple[str, str], list[str]] = {}
+        in_order = True
+        for position, node in enumerate(self.nodes):
             for tensor in node.inputs:
                 if not tensor:
                     continue
@@ -172,16 +174,27 @@ class GraphBuilder:
                             where=node.source,
                         )
                     continue
-                if dag.has_edge(producer, node.name):
-                    dag.edges[producer, node.name]["tensors"].append(tensor)
+                if index[producer] >= position:
+                    in_order = False
+                edge = edges.get((producer, node.name))
+                if edge is None:
+                    edges[producer, node.name] = [tensor]
                 else:
-                    dag.add_edge(producer, node.name, tensors=[tensor])
+                    edge.append(tensor)
+        dag = nx.DiGraph()
+        dag.add_nodes_from((node.name, {"op": node}) for node in self.nodes)
+        dag.add_edges_from((p, c, {"tensors": t}) for (p, c), t in edges.items())
         for out in self.outputs:
             if not self.is_defined(out):
                 raise GraphError(f"graph output {out!r} is not defined by any node or input")
-        index = {node.name: i for i, node in enumerate(self.nodes)}
         try:
-            order = tuple(nx.lexicographical_topological_sort(dag, key=index.__getitem__))
+            if in_order:
+                # Every producer comes before its consumers (ONNX requires this), so the
+                # order the nodes were added in already is the lexicographically
+                # smallest topological order the sort below would return.
+                order = tuple(node.name for node in self.nodes)
+            else:
+                order = tuple(nx.lexicographical_topological_sort(dag, key=index.__getitem__))
         except nx.NetworkXUnfeasible:
             cycle = nx.find_cycle(dag)
             names = " -> ".join(edge[0] for edge in cycle) + f" -> {cycle[0][0]}"

@@ -20,7 +20,16 @@ from archcost.runtime.export import export_model, graph_to_onnx
 from archcost.runtime.load import load_graph
 from archcost.runtime.verify import compare, random_inputs, run_model, verify
 from tests.conftest import run_cli
-from tests.onnx_builders import attention, concat_block, model, node, residual_block, save
+from tests.onnx_builders import (
+    UNKNOWN_OP,
+    attention,
+    concat_block,
+    model,
+    node,
+    residual_block,
+    save,
+    unknown_op,
+)
 
 MOBILENET_MACS = 568_740_352  # Howard et al. 2017, Tables 6 and 7 (569M); exact figure in DESIGN.md
 # Table 6/7 row α = 0.5, 160×160: "76 million" Mult-Adds; exact count by the paper's formula
@@ -148,10 +157,11 @@ def test_a_corrupted_inferred_shape_makes_verify_fail(tmp_path: Path) -> None:
 
 
 def test_verify_fails_with_exit_1_when_an_op_is_not_inferred(tmp_path: Path) -> None:
-    m = model([node("Floor", ["x"], "f"), node("Relu", ["f"], "y")], [("x", [2, 3])], ["y"])
+    m = model([unknown_op(["x"], "f"), node("Relu", ["f"], "y")], [("x", [2, 3])], ["y"],
+              domains=[UNKNOWN_OP[1]])
     out = run_cli("verify", str(save(m, tmp_path / "m.onnx")))
     assert out.returncode == 1, out.stdout + out.stderr
-    assert "FAILED" in out.stdout and "Floor" in out.stdout
+    assert "FAILED" in out.stdout and UNKNOWN_OP[0] in out.stdout
 
 
 def test_symbolic_model_needs_bindings_to_verify(tmp_path: Path) -> None:

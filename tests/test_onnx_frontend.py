@@ -27,7 +27,18 @@ from archcost.report.analysis import render
 from archcost.runtime.export import export_model
 from archcost.symbols import dim_symbol
 from tests.conftest import REPO, run_cli
-from tests.onnx_builders import attention, concat_block, const, model, node, residual_block, save, weight
+from tests.onnx_builders import (
+    UNKNOWN_OP,
+    attention,
+    concat_block,
+    const,
+    model,
+    node,
+    residual_block,
+    save,
+    unknown_op,
+    weight,
+)
 
 MOBILENET_MACS = 568_740_352  # Howard et al. 2017, Tables 6 and 7 (569M); exact count in DESIGN.md
 
@@ -187,25 +198,30 @@ def test_onnx_mobilenet_matches_the_spec_category_table(mobilenet_onnx: Path) ->
 
 
 def test_unknown_ops_are_listed_and_strict_fails(tmp_path: Path) -> None:
-    m = model([node("Relu", ["x"], "r"), node("Floor", ["r"], "f"), node("Relu", ["f"], "y")],
-              [("x", [2, 3])], ["y"])
+    m = model([node("Relu", ["x"], "r"), unknown_op(["r"], "f"), node("Relu", ["f"], "y")],
+              [("x", [2, 3])], ["y"], domains=[UNKNOWN_OP[1]])
     path = save(m, tmp_path / "m.onnx")
     report = analyze(str(path))
-    assert [u.op_type for u in report.unknown] == ["Floor"]
+    assert [(u.op_type, u.domain) for u in report.unknown] == [UNKNOWN_OP]
     assert report.uncosted == ("y",)
     out = run_cli("analyze", str(path))
-    assert out.returncode == 0 and "Floor" in out.stdout
+    assert out.returncode == 0 and UNKNOWN_OP[0] in out.stdout
     assert run_cli("analyze", str(path), "--strict").returncode == 1
 
 
-def test_if_subgraph_is_reported_unknown_not_dropped(tmp_path: Path) -> None:
-    branch = helper.make_graph([node("Relu", ["x"], "b")], "branch", [],
+def test_an_unknown_op_inside_an_if_branch_is_reported_not_dropped(tmp_path: Path) -> None:
+    # The If itself has a rule (tests/test_control_flow.py); an op without one inside a
+    # branch is still listed, with its path, and the If downstream of it is uncosted.
+    branch = helper.make_graph([unknown_op(["x"], "b", name="inner")], "branch", [],
                                [helper.make_tensor_value_info("b", TensorProto.FLOAT, [2, 3])])
     m = model([node("ReduceMax", ["x"], "m", keepdims=0), node("Greater", ["m", "zero"], "cond"),
                node("If", ["cond"], "y", then_branch=branch, else_branch=branch)],
-              [("x", [2, 3])], ["y"], [const("zero", np.float32(0), np.float32)])
+              [("x", [2, 3])], ["y"], [const("zero", np.float32(0), np.float32)],
+              domains=[UNKNOWN_OP[1]])
     report = analyze(str(save(m, tmp_path / "m.onnx")))
-    assert [(u.op_type, u.nodes) for u in report.unknown] == [("If", ("y",))]
+    assert [(u.op_type, sorted(u.nodes)) for u in report.unknown] == [
+        (UNKNOWN_OP[0], ["y/else_branch/inner", "y/then_branch/inner"])]
+    assert report.uncosted == ("y",)
 
 
 def test_old_style_initializers_listed_as_inputs_are_parameters(tmp_path: Path) -> None:

@@ -21,6 +21,11 @@ def add_parser(sub: Any) -> None:
                         help="with --symbolic: drop rounding, giving the paper's α², ρ² form")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when any op has no cost rule")
+    parser.add_argument("--reader", default="wire", choices=("wire", "onnx"),
+                        help="how an ONNX file is read: wire = structure only, straight from the "
+                        "protobuf bytes (default); onnx = onnx.load, the reference")
+    parser.add_argument("--branch", choices=("then", "else"), default=None,
+                        help="cost every If node by this branch (default: the larger one)")
     from archcost.cli.profile import add_device_arguments
 
     add_device_arguments(parser)
@@ -38,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.symbolic or args.continuous:
         symbols = None
     report = analyze(args.model, convention=args.convention, symbols=symbols,
-                     continuous=args.continuous, params=parse_sets(args.sets))
+                     continuous=args.continuous, params=parse_sets(args.sets), reader=args.reader,
+                     branch=args.branch)
     from archcost.cli.profile import device_from_args
 
     device = device_from_args(args)

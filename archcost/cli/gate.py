@@ -129,10 +129,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def _write_file(path: Path, text: str, *, append: bool = False) -> None:
     from archcost.errors import UsageError
+    from archcost.report.output import write_atomic
 
     try:
-        with path.open("a" if append else "w", encoding="utf-8") as handle:
-            handle.write(text)
+        if append:  # the job summary other steps also write to: appended, not replaced
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            write_atomic(path, text.encode("utf-8"))
     except OSError as err:
         raise UsageError(f"cannot write: {err.strerror}", where=str(path)) from None
 

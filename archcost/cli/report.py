@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 write(f"{target}: up to date\n")
             continue
-        changed = write_files(target, files, keep_figures=figures_by is None)
+        changed = write_files(target, files, keep_figures=figures_by is None, root=out)
         write(f"{target}: {len(files)} files, {len(changed)} changed\n")
     if draw and installed is None:
         print(f"archcost report: tables written without plots; {INSTALL_HINT}", file=sys.stderr)

@@ -3,22 +3,156 @@
 The walk is the same for the fast path and the symbolic path: it hands each
 node's input shapes to the node's registry rule and accumulates what comes
 back. Whether the numbers are ``int`` or SymPy depends only on the graph.
+
+Subgraphs
+---------
+A node with subgraph attributes (If, Loop, Scan, SequenceMap) is handled in
+two steps: the walk first analyzes each subgraph as a graph of its own, with
+its formal inputs bound by :func:`archcost.ops.control.body_inputs` and a scope
+that sees every enclosing scope's tensors; then it runs the node's rule with a
+:class:`~archcost.ops.control.BodyResult` in place of each subgraph. Subgraphs
+are walked with an explicit stack of frames, never by Python recursion, so
+nesting depth is bounded only by the front end's documented limit. The nodes
+inside a subgraph are not report rows: their cost is the control node's row
+(so rows still sum to the totals), and the report's notes give each If
+branch's and each loop body's cost.
+
+Parameters
+----------
+A tensor is *stored* when it is an initializer or the output of a Constant
+node, and *derived from stored data* when a node computes it from stored
+inputs only (a Transpose, Cast, Reshape or DequantizeLinear of a weight: the
+inputs in ``const`` roles, such as a reshape target or a quantization scale,
+are not followed). When a node reads a stored or derived tensor in a
+parameter role (``weight``, ``bias``, ``norm``, ``buffer``), every stored
+tensor behind it counts as a parameter of that role, once per tensor however
+many nodes read it, if
+
+* its dtype is floating point (fp8 and fp4 included) or a narrow integer
+  (int8, uint8, int4, uint4, int2, uint2: quantized weights), or it is any
+  integer read by a quantized op that stores integer weights and biases
+  (:data:`archcost.ops.quantized.INTEGER_WEIGHT_OPS`, e.g. QLinearConv's int32
+  bias); and
+* it has more than one element.
+
+So int64 shape vectors, indices, bool masks and scalar constants (a 1/√d
+attention scale, an epsilon) are data, not parameters, wherever they appear.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from archcost.cost.conventions import Convention
 from archcost.cost.report import LayerRow, Report, Totals, UnknownOp
-from archcost.errors import ArchcostError, ShapeError
-from archcost.graph import Graph, TensorKind
-from archcost.numeric import Count, prod
+from archcost.errors import ArchcostError, ShapeError, UsageError
+from archcost.graph import Graph, OpNode, TensorKind
+from archcost.numeric import Count, is_concrete, prod
 from archcost.ops import find
-from archcost.ops.registry import PARAM_ROLES, InputInfo, apply_rule
+from archcost.ops._dtypes import NARROW_INTEGER_DTYPES, is_floating, is_integer
+from archcost.ops.control import Body, BodyResult, body_inputs, chosen_branch, loop_trips, subgraph_attrs
+from archcost.ops.registry import PARAM_ROLES, InputInfo, OpEntry, OpView, apply_rule
 
 Shape = tuple[Count, ...]
+#: ``--branch`` choices for If nodes: the larger branch by default.
+BRANCHES = ("then", "else")
+#: A stored tensor, keyed by the scope that defines it and its name.
+_Source = tuple[int, str]
+
+
+def counts_as_parameter(dtype: str, size: Count, reader: tuple[str, str]) -> bool:
+    """Whether a stored tensor read in a parameter role is a parameter (module docstring)."""
+    if is_concrete(size) and size <= 1:
+        return False
+    if is_floating(dtype) or dtype in NARROW_INTEGER_DTYPES:
+        return True
+    if is_integer(dtype):
+        from archcost.ops.quantized import INTEGER_WEIGHT_OPS
+
+        return reader in INTEGER_WEIGHT_OPS
+    return False
+
+
+class _Scope:
+    """Tensors defined in one graph or subgraph; lookups fall through to the enclosing scope."""
+
+    __slots__ = ("dtypes", "parent", "shapes", "sources", "uid", "values")
+
+    def __init__(self, uid: int, parent: _Scope | None) -> None:
+        self.uid = uid
+        self.parent = parent
+        self.shapes: dict[str, Shape] = {}
+        self.values: dict[str, tuple[Count, ...] | None] = {}
+        self.dtypes: dict[str, str] = {}
+        #: Stored tensors behind each stored or derived tensor.
+        self.sources: dict[str, frozenset[_Source]] = {}
+
+    def find(self, name: str) -> _Scope | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.shapes:
+                return scope
+            scope = scope.parent
+        return None
+
+
+@dataclass
+class _Pending:
+    """A control node waiting for its subgraphs' results."""
+
+    node: OpNode
+    entry: OpEntry
+    infos: tuple[InputInfo | None, ...]
+    bodies: list[tuple[str, Any]]
+    binds: Mapping[str, tuple[InputInfo, ...]]
+    results: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Count] = field(default_factory=dict)
+
+
+@dataclass
+class _Frame:
+    """One graph being walked: the main graph or a subgraph."""
+
+    graph: Graph
+    scope: _Scope
+    nodes: list[OpNode]
+    #: Prefix of node names in reports (``loop/body/``); empty for the main graph.
+    path: str
+    name: str = ""
+    index: int = 0
+    terms: dict[str, Count] = field(default_factory=dict)
+    params: dict[str, Count] = field(default_factory=dict)
+    pending: _Pending | None = None
+    #: Whether the enclosing If branch is ruled out (by --branch or a constant condition).
+    selected: bool = True
+
+
+class _Walk:
+    """State shared by every frame of one analysis."""
+
+    def __init__(self, convention: Convention, branch: str | None) -> None:
+        self.convention = convention
+        self.branch = branch
+        self.source_info: dict[_Source, tuple[Shape, str]] = {}
+        #: Stored tensors counted as parameters, with the role they were counted in.
+        self.counted: dict[_Source, str] = {}
+        #: Whether a stored tensor is a parameter for a reading op (one decision per pair).
+        self.verdicts: dict[tuple[_Source, tuple[str, str]], bool] = {}
+        self.rows: list[LayerRow] = []
+        self.unknown: dict[tuple[str, str], list[tuple[str, OpNode]]] = {}
+        self.uncosted: list[str] = []
+        self.notes: list[str] = []
+        self.total_cost: Count = 0
+        self.total_macs: Count = 0
+        self.total_params: dict[str, Count] = {role: 0 for role in PARAM_ROLES}
+        self.scopes = 0
+        self.stored_names: dict[str, tuple[Shape, str]] = {}
+
+    def new_scope(self, parent: _Scope | None) -> _Scope:
+        self.scopes += 1
+        return _Scope(self.scopes, parent)
 
 
 def analyze_graph(
@@ -29,111 +163,60 @@ def analyze_graph(
     symbols: tuple[str, ...] = (),
     source: str = "",
     published: Mapping[str, Any] | None = None,
+    branch: str | None = None,
 ) -> Report:
-    """Infer every shape and cost every node of ``graph`` under ``convention``."""
-    shapes: dict[str, Shape] = {}
-    values: dict[str, tuple[Count, ...] | None] = {}
-    dtypes: dict[str, str] = {}
+    """Infer every shape and cost every node of ``graph`` under ``convention``.
+
+    ``branch`` (``"then"`` or ``"else"``) makes every If node use that branch
+    instead of the larger one.
+    """
+    if branch is not None and branch not in BRANCHES:
+        raise UsageError(f"unknown branch {branch!r}; choose one of {', '.join(BRANCHES)}")
+    walk = _Walk(convention, branch)
+    root_scope = walk.new_scope(None)
+    root = _Frame(graph, root_scope, list(graph.topological_nodes()), "")
     initializers: set[str] = set()
     for declared in graph.tensors.values():
-        shapes[declared.name] = declared.shape
-        values[declared.name] = declared.value
-        dtypes[declared.name] = declared.dtype
+        root_scope.shapes[declared.name] = declared.shape
+        root_scope.values[declared.name] = declared.value
+        root_scope.dtypes[declared.name] = declared.dtype
         if declared.kind is TensorKind.INITIALIZER:
             initializers.add(declared.name)
+            _store(walk, root_scope, declared.name, declared.shape, declared.dtype)
 
-    counted: set[str] = set()
-    rows: list[LayerRow] = []
-    unknown: dict[tuple[str, str], list[str]] = {}
-    uncosted: list[str] = []
-    total_cost: Count = 0
-    total_macs: Count = 0
-    total_params: dict[str, Count] = {role: 0 for role in PARAM_ROLES}
-
-    for node in graph.topological_nodes():
-        entry = find(node.op_type, node.domain)
-        if entry is None:
-            unknown.setdefault((node.domain, node.op_type), []).append(node.name)
+    stack = [root]
+    while stack:
+        frame = stack[-1]
+        if frame.index == len(frame.nodes):
+            stack.pop()
+            if stack:
+                following = _deliver(walk, frame, stack[-1])
+                if following is not None:
+                    stack.append(following)
             continue
-        infos: list[InputInfo | None] = []
-        for tensor in node.inputs:
-            if not tensor:
-                infos.append(None)
-            elif tensor in shapes:
-                infos.append(
-                    InputInfo(shapes[tensor], dtypes[tensor], tensor in initializers, values[tensor])
-                )
-            else:
-                break
+        child = _visit(walk, frame, frame.nodes[frame.index])
+        if child is not None:
+            stack.append(child)
         else:
-            try:
-                result = apply_rule(entry, node.name, node.attrs, tuple(infos))
-            except ArchcostError as err:
-                raise err.located(node.source or f"node {node.name!r}") from None
-            if len(result.outputs) < len([o for o in node.outputs if o]):
-                raise ShapeError(
-                    f"{node.op_type} node {node.name!r} declares {len(node.outputs)} outputs, "
-                    f"but the operator produces {len(result.outputs)}",
-                    where=node.source,
-                )
-            first_dtype = next((i.dtype for i in infos if i is not None), "float32")
-            for i, out in enumerate(node.outputs):
-                if out:
-                    shapes[out] = result.outputs[i]
-                    values[out] = result.values[i] if i < len(result.values) else None
-                    dtypes[out] = result.dtypes[i] if result.dtypes else first_dtype
+            frame.index += 1
 
-            params: dict[str, Count] = {}
-            param_shapes: list[Shape] = []
-            activations: list[Shape] = []
-            for index, tensor in enumerate(node.inputs):
-                if not tensor:
-                    continue
-                if tensor not in initializers:
-                    activations.append(shapes[tensor])
-                    continue
-                role = entry.role(index)
-                if role not in PARAM_ROLES:
-                    continue
-                param_shapes.append(shapes[tensor])
-                if tensor in counted:
-                    continue
-                counted.add(tensor)
-                size = prod(shapes[tensor])
-                params[role] = params.get(role, 0) + size
-                total_params[role] = total_params[role] + size
-
-            cost = convention.count(result.terms)
-            total_cost = total_cost + cost
-            total_macs = total_macs + result.terms.get("mac", 0)
-            rows.append(
-                LayerRow(
-                    name=node.name,
-                    op_type=node.op_type,
-                    category=result.category,
-                    inputs=tuple(activations),
-                    outputs=tuple(result.outputs[: len(node.outputs)]),
-                    terms=dict(result.terms),
-                    params_by_kind=params,
-                    attrs=node.attrs,
-                    param_shapes=tuple(param_shapes),
-                    source=node.source,
-                    input_names=node.inputs,
-                    output_names=node.outputs,
-                )
-            )
-            continue
-        uncosted.append(node.name)
-
+    shapes = dict(root_scope.shapes)
+    dtypes = dict(root_scope.dtypes)
+    for name, (shape, dtype) in walk.stored_names.items():
+        if name not in shapes:
+            shapes[name] = shape
+            dtypes[name] = dtype
+        initializers.add(name)
+    parameters = {key[1]: (*walk.source_info[key], role) for key, role in walk.counted.items()}
     return Report(
         model=graph.name,
         convention=convention,
-        layers=tuple(rows),
-        totals=Totals(total_cost, total_macs, total_params),
-        unknown=_unknown_ops(graph, unknown),
+        layers=tuple(walk.rows),
+        totals=Totals(walk.total_cost, walk.total_macs, walk.total_params),
+        unknown=_unknown_ops(graph, walk.unknown),
         bindings=dict(bindings or {}),
         symbols=symbols,
-        uncosted=tuple(uncosted),
+        uncosted=tuple(walk.uncosted),
         source=source,
         published=dict(published or {}),
         tensor_shapes=shapes,
@@ -141,21 +224,260 @@ def analyze_graph(
         initializers=frozenset(initializers),
         graph_inputs=graph.inputs,
         graph_outputs=graph.outputs,
+        notes=tuple(walk.notes),
+        parameter_tensors=parameters,
     )
 
 
-def _unknown_ops(graph: Graph, unknown: dict[tuple[str, str], list[str]]) -> tuple[UnknownOp, ...]:
+def _store(walk: _Walk, scope: _Scope, name: str, shape: Shape, dtype: str) -> None:
+    """Record ``name`` as stored data defined in ``scope``."""
+    key = (scope.uid, name)
+    scope.sources[name] = frozenset((key,))
+    walk.source_info[key] = (shape, dtype)
+    if scope.parent is not None:
+        walk.stored_names.setdefault(name, (shape, dtype))
+
+
+def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
+    """Analyze one node; returns a subgraph frame to walk first, or ``None`` when done."""
+    entry = find(node.op_type, node.domain)
+    qualified = frame.path + node.name
+    if entry is None:
+        walk.unknown.setdefault((node.domain, node.op_type), []).append((qualified, node))
+        return None
+    scope = frame.scope
+    infos: list[InputInfo | None] = []
+    owners: list[_Scope | None] = []
+    for tensor in node.inputs:
+        if not tensor:
+            infos.append(None)
+            owners.append(None)
+            continue
+        owner = scope if tensor in scope.shapes else scope.find(tensor)
+        if owner is None:
+            walk.uncosted.append(qualified)
+            return None
+        owners.append(owner)
+        infos.append(InputInfo(owner.shapes[tensor], owner.dtypes[tensor], tensor in owner.sources,
+                               owner.values[tensor]))
+    pending = frame.pending
+    attrs: Mapping[str, Any] = node.attrs
+    has_bodies = False
+    for value in attrs.values():
+        if isinstance(value, Body):
+            has_bodies = True
+            break
+    if pending is None or pending.node is not node:
+        if has_bodies:
+            return _start_bodies(walk, frame, node, entry, tuple(infos), subgraph_attrs(attrs))
+        pending = None
+    else:
+        frame.pending = None
+        if any(out is None for r in pending.results.values() for out in r.outputs):
+            # A subgraph output depends on an op without a rule (listed as unknown).
+            walk.uncosted.append(qualified)
+            return None
+        attrs = {**node.attrs, **pending.results}
+    try:
+        result = apply_rule(entry, node.name, attrs, tuple(infos))
+    except ArchcostError as err:
+        raise err.located(node.source or f"node {node.name!r}") from None
+    if len(result.outputs) < len([o for o in node.outputs if o]):
+        raise ShapeError(
+            f"{node.op_type} node {node.name!r} declares {len(node.outputs)} outputs, "
+            f"but the operator produces {len(result.outputs)}",
+            where=node.source,
+        )
+    first_dtype = next((i.dtype for i in infos if i is not None), "float32")
+    derived: frozenset[_Source] | None = None
+    if node.op_type == "Constant" and node.domain == "":
+        pass
+    elif infos and not has_bodies and all(i is None or i.is_initializer for i in infos):
+        derived = frozenset().union(*(
+            owner.sources[t] for index, (t, owner) in enumerate(zip(node.inputs, owners, strict=True))
+            if owner is not None and entry.role(index) != "const"))
+    for i, out in enumerate(node.outputs):
+        if not out:
+            continue
+        scope.shapes[out] = result.outputs[i]
+        scope.values[out] = result.values[i] if i < len(result.values) else None
+        dtype = result.dtypes[i] if result.dtypes else first_dtype
+        scope.dtypes[out] = dtype
+        if node.op_type == "Constant" and node.domain == "":
+            _store(walk, scope, out, result.outputs[i], dtype)
+        elif derived:
+            scope.sources[out] = derived
+
+    params: dict[str, Count] = dict(pending.params) if pending is not None else {}
+    param_shapes: list[Shape] = []
+    activations: list[Shape] = []
+    reader = (node.domain, node.op_type)
+    for index, info in enumerate(infos):
+        if info is None:
+            continue
+        if not info.is_initializer:
+            activations.append(info.shape)
+            continue
+        role = entry.role(index)
+        if role not in PARAM_ROLES:
+            continue
+        owner = owners[index]
+        assert owner is not None  # resolved above
+        for key in sorted(owner.sources[node.inputs[index]]):
+            shape, dtype = walk.source_info[key]
+            verdict = walk.verdicts.get((key, reader))
+            if verdict is None:
+                verdict = walk.verdicts[(key, reader)] = counts_as_parameter(dtype, prod(shape), reader)
+            if not verdict:
+                continue
+            param_shapes.append(shape)
+            if key in walk.counted:
+                continue
+            size = prod(shape)
+            walk.counted[key] = role
+            params[role] = params.get(role, 0) + size
+            walk.total_params[role] = walk.total_params[role] + size
+
+    if pending is not None:
+        _note(walk, frame, node, pending, result.terms)
+    if frame.path:
+        for term, value in result.terms.items():
+            frame.terms[term] = frame.terms.get(term, 0) + value
+        for role, size in params.items():
+            frame.params[role] = frame.params.get(role, 0) + size
+        return None
+    cost = walk.convention.count(result.terms)
+    walk.total_cost = walk.total_cost + cost
+    walk.total_macs = walk.total_macs + result.terms.get("mac", 0)
+    walk.rows.append(
+        LayerRow(
+            name=node.name,
+            op_type=node.op_type,
+            category=result.category,
+            inputs=tuple(activations),
+            outputs=tuple(result.outputs[: len(node.outputs)]),
+            terms=dict(result.terms),
+            params_by_kind=params,
+            attrs=node.attrs,
+            param_shapes=tuple(param_shapes),
+            source=node.source,
+            input_names=node.inputs,
+            output_names=node.outputs,
+        )
+    )
+    return None
+
+
+def _start_bodies(walk: _Walk, frame: _Frame, node: OpNode, entry: OpEntry,
+                  infos: tuple[InputInfo | None, ...], bodies: Mapping[str, Any]) -> _Frame:
+    """Bind the subgraphs' inputs and return the frame of the first one."""
+    view = OpView(node.name, node.op_type, node.attrs, infos, entry.defaults)
+    try:
+        binds = body_inputs(view, bodies)
+    except ArchcostError as err:
+        raise err.located(node.source or f"node {node.name!r}") from None
+    frame.pending = _Pending(node, entry, infos, list(bodies.items()), binds)
+    return _body_frame(walk, frame, frame.pending, 0)
+
+
+def _body_frame(walk: _Walk, parent: _Frame, pending: _Pending, index: int) -> _Frame:
+    key, body = pending.bodies[index]
+    bound = pending.binds[key]
+    node = pending.node
+    if len(bound) != len(body.formal_inputs):
+        raise ShapeError(f"{node.op_type} node {node.name!r}: subgraph {key!r} declares "
+                         f"{len(body.formal_inputs)} inputs, the node binds {len(bound)}",
+                         where=node.source)
+    scope = walk.new_scope(parent.scope)
+    for declared in body.graph.tensors.values():
+        if declared.kind is TensorKind.INITIALIZER:
+            scope.shapes[declared.name] = declared.shape
+            scope.values[declared.name] = declared.value
+            scope.dtypes[declared.name] = declared.dtype
+            _store(walk, scope, declared.name, declared.shape, declared.dtype)
+    for name, info in zip(body.formal_inputs, bound, strict=True):
+        scope.shapes[name] = info.shape
+        scope.values[name] = info.value
+        scope.dtypes[name] = info.dtype
+    selected = parent.selected and _selected(walk, pending, key)
+    return _Frame(body.graph, scope, list(body.graph.topological_nodes()),
+                  f"{parent.path}{node.name}/{key}/", key, selected=selected)
+
+
+def _selected(walk: _Walk, pending: _Pending, key: str) -> bool:
+    """Whether an If branch counts: ``--branch``, else a condition known statically."""
+    if pending.node.op_type != "If" or key not in ("then_branch", "else_branch"):
+        return True
+    wanted = "then_branch" if walk.branch == "then" else "else_branch" if walk.branch == "else" else None
+    if wanted is None:
+        cond = pending.infos[0] if pending.infos else None
+        if cond is not None and cond.value is not None and len(cond.value) == 1:
+            wanted = "then_branch" if cond.value[0] else "else_branch"
+    return wanted is None or key == wanted
+
+
+def _deliver(walk: _Walk, child: _Frame, parent: _Frame) -> _Frame | None:
+    """Hand a finished subgraph's results to its control node; start the next subgraph."""
+    pending = parent.pending
+    assert pending is not None  # a child frame only exists while its node waits
+    key, body = pending.bodies[len(pending.results)]
+    shapes: list[Shape | None] = []
+    dtypes: list[str] = []
+    values: list[tuple[Count, ...] | None] = []
+    for out in body.outputs:
+        owner = child.scope.find(out)
+        shapes.append(owner.shapes[out] if owner else None)
+        dtypes.append(owner.dtypes[out] if owner else "float32")
+        values.append(owner.values[out] if owner else None)
+    cost = walk.convention.count(child.terms)
+    pending.results[key] = BodyResult(body.name, tuple(shapes), tuple(dtypes), tuple(values),
+                                      dict(child.terms), cost, selected=child.selected)
+    for role, size in child.params.items():
+        pending.params[role] = pending.params.get(role, 0) + size
+    if len(pending.results) < len(pending.bodies):
+        return _body_frame(walk, parent, pending, len(pending.results))
+    return None
+
+
+def _note(walk: _Walk, frame: _Frame, node: OpNode, pending: _Pending, terms: Mapping[str, Count]) -> None:
+    """Say how a control node's cost was taken from its subgraphs."""
+    unit = walk.convention.unit
+    name = frame.path + node.name
+    results = pending.results
+    if node.op_type == "If" and "then_branch" in results and "else_branch" in results:
+        then, other = results["then_branch"], results["else_branch"]
+        _, reason = chosen_branch(then, other)
+        walk.notes.append(f"If node {name!r}: then-branch {then.cost} {unit}, else-branch "
+                          f"{other.cost} {unit}; {reason} in the totals (--branch then|else picks one)")
+        return
+    body = next(iter(results.values()), None)
+    if body is None:
+        return
+    total = walk.convention.count(terms)
+    if node.op_type == "Loop":
+        view = OpView(node.name, node.op_type, node.attrs, pending.infos)
+        walk.notes.append(f"Loop node {name!r}: body {body.cost} {unit} per iteration × "
+                          f"{loop_trips(view)} iterations = {total} {unit}")
+    else:
+        walk.notes.append(f"{node.op_type} node {name!r}: body {body.cost} {unit} per "
+                          f"iteration, {total} {unit} in all")
+
+
+def _unknown_ops(graph: Graph, unknown: dict[tuple[str, str], list[tuple[str, OpNode]]]
+                 ) -> tuple[UnknownOp, ...]:
     if not unknown:
         return ()
     all_tensors: set[str] = set(graph.tensors)
     for node in graph.topological_nodes():
         all_tensors.update(t for t in (*node.inputs, *node.outputs) if t)
     result = []
-    for (domain, op_type), names in sorted(unknown.items()):
+    for (domain, op_type), found in sorted(unknown.items(), key=lambda item: item[0]):
         touched: set[str] = set()
-        for name in names:
-            node = graph.node(name)
+        for _, node in found:
             touched.update(t for t in (*node.inputs, *node.outputs) if t)
+        all_tensors |= touched
         share = len(touched) / len(all_tensors) if all_tensors else 0.0
-        result.append(UnknownOp(op_type, domain, tuple(names), share, len(names) / len(graph)))
+        names = tuple(name for name, _ in found)
+        result.append(UnknownOp(op_type, domain, names, share, len(names) / max(len(graph), 1)))
     return tuple(result)
+

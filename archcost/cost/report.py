@@ -120,6 +120,11 @@ class Report:
     #: Graph input and output tensor names.
     graph_inputs: tuple[str, ...] = ()
     graph_outputs: tuple[str, ...] = ()
+    #: How the walk reached a figure that needs saying: each If branch's cost and the one
+    #: used in the totals, each loop body's cost × its trip count.
+    notes: tuple[str, ...] = ()
+    #: Every stored tensor counted as a parameter: name → (shape, dtype, role).
+    parameter_tensors: Mapping[str, tuple[Shape, str, str]] = field(default_factory=dict)
 
     def cost_of(self, row: LayerRow) -> Count:
         """A row's figure under this report's convention."""
@@ -235,6 +240,7 @@ class Report:
                 for u in self.unknown
             ],
             "uncosted_nodes": list(self.uncosted),
+            "notes": list(self.notes),
         }
 
 

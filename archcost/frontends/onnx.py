@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from archcost.errors import GraphError, LimitError, ModelFormatError, UsageError
+from archcost.frontends.onnx_wire import DATA_LOCATION_EXTERNAL, AttributeType
 from archcost.graph import Graph, GraphBuilder, OpNode, Tensor, TensorKind
 from archcost.numeric import Count
 from archcost.ops._dtypes import FLOAT_DTYPES, dtype_name, is_integer
@@ -32,14 +33,21 @@ from archcost.ops.tensor import MAX_VALUE_ELEMENTS, ConstTensor
 MAX_FILE_BYTES = 2**31 - 1
 #: Default-domain spellings.
 _ONNX_DOMAINS = ("", "ai.onnx")
+#: How a model file is read: ``wire`` decodes only the structure straight from the
+#: protobuf bytes (archcost.frontends.onnx_wire); ``onnx`` is ``onnx.load``, the reference.
+READERS = ("wire", "onnx")
+DEFAULT_READER = "wire"
+
+
+#: The deepest nesting of subgraphs (an If inside a Loop inside ...) archcost reads.
+MAX_SUBGRAPH_DEPTH = 32
 
 
 @dataclass(frozen=True)
 class SubgraphAttr:
-    """A graph-valued attribute (If branches, Loop and Scan bodies), kept as a summary.
-
-    The node that holds it has no cost rule and is reported unknown; the nodes
-    inside are not costed.
+    """A list of graphs (a ``GRAPHS`` attribute, which no standard operator uses), kept as a
+    summary. Single-graph attributes (If branches, Loop and Scan bodies) become
+    :class:`~archcost.ops.control.Body` objects that the analysis walks.
     """
 
     name: str
@@ -53,14 +61,16 @@ class OpaqueAttr:
     kind: str
 
 
-def read_model(path: Path, display: str) -> Any:
+def read_model(path: Path, display: str, reader: str = "onnx") -> Any:
     """Parse ``path`` as an ONNX ``ModelProto`` without loading external data.
 
-    Every way the bytes can fail to be a model (empty, truncated, garbage, no
-    graph) is one :class:`ModelFormatError` naming the file.
+    ``reader="wire"`` returns the structure-only stand-in of
+    :mod:`archcost.frontends.onnx_wire` instead, which has the same fields the
+    graph builder reads. Every way the bytes can fail to be a model (empty,
+    truncated, garbage, no graph) is one :class:`ModelFormatError` naming the file.
     """
-    import onnx
-
+    if reader not in READERS:
+        raise UsageError(f"unknown ONNX reader {reader!r}; choose one of: {', '.join(READERS)}")
     try:
         size = path.stat().st_size
     except OSError as err:
@@ -70,6 +80,22 @@ def read_model(path: Path, display: str) -> Any:
     if size > MAX_FILE_BYTES:
         raise LimitError(f"the file is {size:,} bytes; an ONNX protobuf holds at most {MAX_FILE_BYTES:,}",
                          where=display)
+    if reader == "wire":
+        from archcost.frontends.onnx_wire import read_structure
+
+        model = read_structure(path, display)
+    else:
+        model = _onnx_load(path, display)
+    if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
+        raise ModelFormatError(
+            "not an ONNX model: the file has no IR version or no graph with nodes", where=display
+        )
+    return model
+
+
+def _onnx_load(path: Path, display: str) -> Any:
+    import onnx
+
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as err:  # protobuf raises several unrelated types on bad bytes
@@ -77,10 +103,6 @@ def read_model(path: Path, display: str) -> Any:
             f"not a valid ONNX model: the protobuf does not parse ({type(err).__name__}); "
             "is the file truncated or not ONNX?", where=display,
         ) from None
-    if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
-        raise ModelFormatError(
-            "not an ONNX model: the file has no IR version or no graph with nodes", where=display
-        )
     return model
 
 
@@ -90,13 +112,15 @@ def load_onnx_graph(
     *,
     bindings: Mapping[str, Any],
     symbols: Iterable[str],
+    reader: str = DEFAULT_READER,
 ) -> tuple[Graph, dict[str, Any]]:
     """The graph of the ONNX model at ``path``, and the dim bindings applied.
 
     ``bindings`` maps dynamic dim names to values (``{"N": "1"}``); ``symbols``
     names dims that must stay free. Both must name dims the model has.
+    ``reader`` is one of :data:`READERS`; both give the same graph.
     """
-    model = read_model(path, display)
+    model = read_model(path, display, reader)
     check_external_data(model, path, display)
     dims = _dynamic_dims(model, display)
     bound = _bind(dims, bindings, tuple(symbols), display)
@@ -119,9 +143,11 @@ def load_onnx_graph(
         where = f"{display}:input {index}"
         shape, dtype = _input_type(value_info, where, bound)
         builder.add_tensor(Tensor(value_info.name, shape, TensorKind.INPUT, dtype), where=where)
+    bodies = build_bodies(model.graph, display)
     used: set[str] = set()
     for index, node in enumerate(model.graph.node):
-        builder.add_node(_op_node(node, index, display, used))
+        builder.add_node(_op_node(node, index, display, used, bodies, ()))
+    _check_outer_names(builder, display)
     builder.outputs.extend(o.name for o in model.graph.output if o.name)
     if not builder.outputs:
         raise GraphError("the graph declares no outputs", where=display)
@@ -132,29 +158,33 @@ def load_onnx_graph(
 
 
 def _tensors(graph: Any) -> Iterator[Any]:
-    """Every TensorProto in ``graph``, its nodes' attributes and nested subgraphs."""
-    yield from graph.initializer
-    for sparse in graph.sparse_initializer:
-        yield sparse.values
-        yield sparse.indices
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.HasField("t"):
-                yield attr.t
-            yield from attr.tensors
-            if attr.HasField("g"):
-                yield from _tensors(attr.g)
-            for sub in attr.graphs:
-                yield from _tensors(sub)
+    """Every TensorProto in ``graph``, its nodes' attributes and nested subgraphs.
+
+    Subgraphs are visited with an explicit stack, so nesting depth never meets
+    Python's recursion limit.
+    """
+    pending = [graph]
+    while pending:
+        current = pending.pop()
+        yield from current.initializer
+        for sparse in current.sparse_initializer:
+            yield sparse.values
+            yield sparse.indices
+        for node in current.node:
+            for attr in node.attribute:
+                if attr.HasField("t"):
+                    yield attr.t
+                yield from attr.tensors
+                if attr.HasField("g"):
+                    pending.append(attr.g)
+                pending.extend(attr.graphs)
 
 
 def check_external_data(model: Any, path: Path, display: str) -> None:
     """Refuse any external-data location outside the model's folder; never open one."""
-    import onnx
-
     folder = path.parent.resolve()
     for tensor in _tensors(model.graph):
-        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+        if tensor.data_location != DATA_LOCATION_EXTERNAL:
             continue
         entries = {e.key: e.value for e in tensor.external_data}
         location = entries.get("location", "")
@@ -177,26 +207,30 @@ def check_external_data(model: Any, path: Path, display: str) -> None:
 
 def _small_values(tensor: Any, shape: tuple[int, ...], dtype: str) -> tuple[Any, ...] | None:
     """The contents of a small inline tensor: ints, or exact Fractions for floats."""
-    import onnx
-
-    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+    if tensor.data_location == DATA_LOCATION_EXTERNAL:
         return None
-    if math.prod(shape) > MAX_VALUE_ELEMENTS or not (is_integer(dtype) or dtype in FLOAT_DTYPES):
+    if (any(d < 0 for d in shape) or math.prod(shape) > MAX_VALUE_ELEMENTS
+            or not (is_integer(dtype) or dtype in FLOAT_DTYPES)):
         return None
-    from onnx import numpy_helper
-
     try:
-        array = numpy_helper.to_array(tensor).reshape(-1)
+        # The wire reader decodes the few bytes it kept itself, exactly as to_array would.
+        flat = tensor.flat_values() if hasattr(tensor, "flat_values") else _to_list(tensor)
     except Exception:  # malformed inline data: the shape is still usable
         return None
     if is_integer(dtype):
-        return tuple(int(v) for v in array.tolist())
-    values: list[int | Fraction] = []
-    for v in array.tolist():
-        if not math.isfinite(v):
-            return None
-        values.append(int(v) if float(v).is_integer() else Fraction(v))
-    return tuple(values)
+        return tuple(map(int, flat))
+    # Biases and norm vectors of up to MAX_VALUE_ELEMENTS floats pass through here,
+    # so the loop stays in comprehensions; every element is a Python float.
+    if not all(map(math.isfinite, flat)):
+        return None
+    return tuple([int(v) if v.is_integer() else Fraction(v) for v in flat])
+
+
+def _to_list(tensor: Any) -> list[Any]:
+    from onnx import numpy_helper
+
+    values: list[Any] = numpy_helper.to_array(tensor).reshape(-1).tolist()
+    return values
 
 
 def const_tensor(tensor: Any) -> ConstTensor:
@@ -293,11 +327,9 @@ def _input_type(value_info: Any, where: str, bound: Mapping[str, Any]) -> tuple[
 # --- nodes ------------------------------------------------------------------------------
 
 
-def _attribute(attr: Any) -> Any:
-    """An AttributeProto as plain Python data."""
-    import onnx
-
-    kind = onnx.AttributeProto
+def _attribute(attr: Any, body: Any = None) -> Any:
+    """An AttributeProto as plain Python data (``body``: the graph attribute, already built)."""
+    kind = AttributeType
     if attr.type == kind.FLOAT:
         return float(attr.f)
     if attr.type == kind.INT:
@@ -315,18 +347,20 @@ def _attribute(attr: Any) -> Any:
     if attr.type == kind.TENSORS:
         return tuple(const_tensor(t) for t in attr.tensors)
     if attr.type == kind.GRAPH:
-        return SubgraphAttr(attr.g.name, len(attr.g.node))
+        return body if body is not None else SubgraphAttr(attr.g.name, len(attr.g.node))
     if attr.type == kind.GRAPHS:
         return tuple(SubgraphAttr(g.name, len(g.node)) for g in attr.graphs)
-    return OpaqueAttr(kind.AttributeType.Name(attr.type))
+    return OpaqueAttr(kind(attr.type).name)
 
 
-def _op_node(node: Any, index: int, display: str, used: set[str]) -> OpNode:
+def _op_node(node: Any, index: int, display: str, used: set[str],
+             bodies: Mapping[_Path, Any] | None = None, path: _Path = ()) -> OpNode:
     name = node.name or f"{node.op_type}_{index}"
     if name in used:
         name = f"{name}_{index}"
     used.add(name)
-    attrs = {a.name: _attribute(a) for a in node.attribute}
+    built = bodies or {}
+    attrs = {a.name: _attribute(a, built.get((*path, (index, a.name)))) for a in node.attribute}
     domain = "" if node.domain in _ONNX_DOMAINS else node.domain
     outputs = tuple(node.output)
     if (domain == "" and node.op_type == "Split" and "split" not in attrs
@@ -335,4 +369,101 @@ def _op_node(node: Any, index: int, display: str, used: set[str]) -> OpNode:
         # rule reads that count from ``num_outputs`` (opset 18's spelling).
         attrs["num_outputs"] = len(outputs)
     return OpNode(name, node.op_type, tuple(node.input), outputs, attrs, domain,
-                  source=f"{display}:node {index}")
+                  source=f"{_where(display, path)}:node {index}")
+
+
+# --- subgraphs ----------------------------------------------------------------------------
+
+#: Where a subgraph sits: (node index, attribute name) per level, from the main graph down.
+_Path = tuple[tuple[int, str], ...]
+
+
+def _where(display: str, path: _Path) -> str:
+    """``model.onnx`` or ``model.onnx:node 3/then_branch:node 0/body`` for a nested subgraph."""
+    if not path:
+        return display
+    return display + ":" + "/".join(f"node {i}/{attr}" for i, attr in path)
+
+
+def build_bodies(graph: Any, display: str) -> dict[_Path, Any]:
+    """Every graph-valued attribute under ``graph`` as a :class:`~archcost.ops.control.Body`.
+
+    The subgraphs are listed with an explicit stack (parents before children)
+    and built in reverse, children first, so no nesting depth ever recurses in
+    Python; nesting deeper than :data:`MAX_SUBGRAPH_DEPTH` is a :class:`LimitError`.
+    """
+    from archcost.graph import MAX_NODES
+
+    found: list[tuple[_Path, Any]] = []
+    pending: list[tuple[_Path, Any]] = [((), graph)]
+    total = 0
+    while pending:
+        path, current = pending.pop()
+        if len(path) > MAX_SUBGRAPH_DEPTH:
+            raise LimitError(f"subgraphs are nested more than {MAX_SUBGRAPH_DEPTH} deep",
+                             where=_where(display, path))
+        total += len(current.node)
+        if total > MAX_NODES:
+            raise LimitError(f"the model has more than {MAX_NODES:,} nodes, subgraphs included",
+                             where=display)
+        if path:
+            found.append((path, current))
+        for index, node in enumerate(current.node):
+            for attr in node.attribute:
+                if attr.HasField("g"):
+                    pending.append(((*path, (index, attr.name)), attr.g))
+    bodies: dict[_Path, Any] = {}
+    for path, current in sorted(found, key=lambda item: -len(item[0])):
+        bodies[path] = _body(current, path, display, bodies)
+    return bodies
+
+
+def _body(graph: Any, path: _Path, display: str, bodies: Mapping[_Path, Any]) -> Any:
+    """One subgraph as a Body; the bodies nested in it are already in ``bodies``."""
+    from archcost.ops.control import Body, subgraph_attrs
+
+    where = _where(display, path)
+    builder = GraphBuilder(graph.name or path[-1][1])
+    local: set[str] = set()
+    for index, init in enumerate(graph.initializer):
+        builder.add_tensor(_initializer(init, f"{where}:initializer {index}"),
+                           where=f"{where}:initializer {index}")
+        local.add(init.name)
+    formal = tuple(v.name for v in graph.input if v.name not in local)
+    formal_dtypes = []
+    for name, value_info in zip(formal, (v for v in graph.input if v.name not in local), strict=True):
+        elem = value_info.type.tensor_type.elem_type if value_info.type.HasField("tensor_type") else 0
+        dtype = dtype_name(elem) if elem else "float32"
+        formal_dtypes.append(dtype)
+        builder.add_tensor(Tensor(name, (), TensorKind.INPUT, dtype), where=where)
+        local.add(name)
+    used: set[str] = set()
+    nodes = [_op_node(node, index, display, used, bodies, path) for index, node in enumerate(graph.node)]
+    for node in nodes:
+        local.update(o for o in node.outputs if o)
+    reads: dict[str, None] = {}
+    for node in nodes:
+        reads.update((t, None) for t in node.inputs if t)
+        for body in subgraph_attrs(node.attrs).values():
+            reads.update((t, None) for t in body.outer)
+    outputs = tuple(o.name for o in graph.output if o.name)
+    reads.update((t, None) for t in outputs)
+    outer = tuple(t for t in reads if t not in local)
+    for name in outer:
+        builder.add_tensor(Tensor(name, (), TensorKind.INPUT), where=where)
+    for node in nodes:
+        builder.add_node(node)
+    builder.outputs.extend(outputs)
+    return Body(graph.name or path[-1][1], builder.build(), formal, outer, outputs, tuple(formal_dtypes))
+
+
+def _check_outer_names(builder: GraphBuilder, display: str) -> None:
+    """Every tensor a subgraph reads from the main graph must exist there."""
+    from archcost.ops.control import subgraph_attrs
+
+    for node in builder.nodes:
+        for key, body in subgraph_attrs(node.attrs).items():
+            for name in body.outer:
+                if not builder.is_defined(name):
+                    raise GraphError(f"node {node.name!r}: subgraph {key!r} reads tensor {name!r}, "
+                                     "which nothing defines", where=node.source or display)

@@ -26,6 +26,9 @@ from archcost.numeric import Scalar, is_concrete, normalize
 MAX_REPEAT = 1000
 #: Deepest chain of blocks using blocks.
 MAX_BLOCK_DEPTH = 16
+#: Most operator nodes a spec may expand to. Nested ``repeat`` and blocks multiply, so a
+#: few lines could otherwise ask for millions of nodes; the largest zoo spec has under 500.
+MAX_SPEC_NODES = 100_000
 
 _TOP_KEYS = ("name", "description", "params", "inputs", "blocks", "layers", "outputs", "published")
 _PARAM_KEYS = ("default", "doc", "multiple_of")
@@ -68,7 +71,11 @@ def load_spec(path: Path, display: str | None = None) -> Spec:
     if not isinstance(name, str) or not name:
         raise SpecError("'name' must be a non-empty string", where=f"{display}:{raw.line_of('name')}")
     params = _params(raw.get("params") or LocatedDict(), display)
-    published = _plain(raw.get("published") or {})
+    try:
+        published = _plain(raw.get("published") or {})
+    except OverflowError:
+        raise SpecError("'published' holds a number too large for a float",
+                        where=f"{display}:{raw.line_of('published')}") from None
     return Spec(display, name, str(raw.get("description", "")), params, raw, published)
 
 
@@ -327,6 +334,9 @@ class _Lowerer:
         inputs = self._inputs(layer, scope, label)
         output = inputs[0] if inputs else ""
         for r in range(repeat):
+            if len(self.lowering.builder.nodes) > MAX_SPEC_NODES:
+                raise LimitError(f"{label}: the spec expands to more than {MAX_SPEC_NODES:,} operator "
+                                 "nodes (nested repeat and blocks multiply)", where=where)
             name = base if repeat == 1 else f"{base}_{r + 1}"
             full = scope.prefix + name
             if "op" in layer:
@@ -437,6 +447,9 @@ class _Lowerer:
                                                 f"block {block_name!r}", arg)
         source = inputs[0]
         shape = self.lowering.shape(source)
+        if not shape:
+            raise SpecError(f"{label}: block {block_name!r} needs an input with a channel axis, "
+                            "got a scalar", where=where)
         block_env["in_channels"] = shape[1] if len(shape) == 4 else shape[-1]
         if len(shape) == 4:
             block_env["in_height"], block_env["in_width"] = shape[2], shape[3]

@@ -218,6 +218,8 @@ def _conv(ctx: LayerContext, *, pointwise: bool = False) -> str:
         raise ctx.error("inputs", f"conv needs a [batch, channels, spatial...] input, got {list(shape)}")
     rank = len(shape) - 2
     in_channels = shape[1]
+    if is_concrete(in_channels) and in_channels < 1:
+        raise ctx.error("inputs", f"conv needs at least one input channel, got {list(shape)}")
     kernel = [1] * rank if pointwise else ctx.ints("kernel", rank)
     if ctx.flag("depthwise", False) if not pointwise else False:
         groups: Count = in_channels
@@ -305,7 +307,10 @@ def _float(ctx: LayerContext, key: str, default: float) -> float:
     value = ctx._value(key, ctx.fields[key])
     if not is_concrete(value) or value <= 0:
         raise ctx.error(key, f"{key} must be a positive number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ctx.error(key, f"{key} is too large for a float, got {value}") from None
 
 
 def _unary(op_type: str, attrs: Mapping[str, Any] | None = None) -> LayerKind:

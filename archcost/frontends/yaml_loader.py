@@ -120,7 +120,7 @@ def load_yaml(path: Path, display: str) -> Any:
         problem = err.problem or err.context or "malformed YAML"
         raise SpecError(f"malformed YAML: {problem}", where=f"{display}{line}") from None
     except yaml.YAMLError as err:
-        raise SpecError(f"malformed YAML: {err}", where=display) from None
+        raise SpecError(f"malformed YAML: {_one_line(err)}", where=display) from None
     finally:
         loader.dispose()
 
@@ -144,4 +144,12 @@ def _check_depth(text: str, display: str) -> None:
         line = f":{mark.line + 1}" if mark is not None else ""
         raise SpecError(f"malformed YAML: {err.problem or err.context}", where=f"{display}{line}") from None
     except yaml.YAMLError as err:
-        raise SpecError(f"malformed YAML: {err}", where=display) from None
+        raise SpecError(f"malformed YAML: {_one_line(err)}", where=display) from None
+
+
+def _one_line(err: yaml.YAMLError) -> str:
+    """A PyYAML error without a mark (a bad character, say) as one line: PyYAML's spans two."""
+    if isinstance(err, yaml.reader.ReaderError):
+        char = f"#x{err.character:04x}" if isinstance(err.character, int) else repr(err.character)
+        return f"unacceptable character {char} at offset {err.position}: {err.reason}"
+    return " ".join(str(err).split())

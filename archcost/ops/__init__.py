@@ -11,7 +11,9 @@ import importlib
 from archcost.ops.registry import REGISTRY, OpEntry, OpResult, OpView, find, lookup, register
 
 _FAMILIES = ("conv", "gemm", "elementwise", "activation", "norm", "pool", "shape", "indexing",
-             "tensor", "transformer", "reduce", "conv_transpose")
+             "tensor", "transformer", "reduce", "conv_transpose", "unary", "logical", "data",
+             "normalization", "misc", "attention", "recurrent", "quantized", "control", "ml",
+             "microsoft")
 
 for _family in _FAMILIES:
     importlib.import_module(f"archcost.ops.{_family}")

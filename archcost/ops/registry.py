@@ -22,14 +22,17 @@ from types import MappingProxyType
 from typing import Any
 
 from archcost.categories import Category
-from archcost.errors import ShapeError, UnknownOpError
-from archcost.numeric import Count
+from archcost.errors import LimitError, ShapeError, UnknownOpError
+from archcost.numeric import Count, is_concrete
 
 Shape = tuple[Count, ...]
 
 #: Parameter roles, in the order reports show them. ``weight + bias + norm`` is
 #: the trainable total; ``buffer`` (BN running statistics) is not trainable.
 PARAM_ROLES = ("weight", "bias", "norm", "buffer")
+#: Deepest a symbolic size may nest (``floor((floor((H - 1)/2) - 1)/2)``...). SymPy recurses over
+#: expressions and meets Python's recursion limit near 200 levels; real models stay under 20.
+MAX_SYMBOLIC_DEPTH = 64
 #: Input roles that are not parameters: activations and constants (shapes, axes, clip bounds).
 OTHER_ROLES = ("x", "const")
 
@@ -173,6 +176,36 @@ def apply_rule(
     """Run ``entry``'s rule on one node; a rule's own crash becomes a :class:`ShapeError`."""
     view = OpView(name, entry.op_type, attrs, inputs, entry.defaults)
     try:
-        return entry.rule(view)
+        result = entry.rule(view)
     except (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError) as err:
         raise ShapeError(f"{entry.op_type} node {name!r}: cannot infer its output ({err})") from err
+    for shape in result.outputs:
+        for dim in shape:
+            # A constant from the file (a length of 0.5, a size of -3) can reach a rule's
+            # arithmetic; such a dim must stop here, not flow on as a count.
+            if isinstance(dim, (bool, float)) or (is_concrete(dim) and (not isinstance(dim, int) or dim < 0)):
+                raise view.fail(f"an output shape [{', '.join(str(d) for d in shape)}] has a dim that "
+                                "is not a whole number ≥ 0")
+            if not is_concrete(dim) and _depth(dim) > MAX_SYMBOLIC_DEPTH:
+                raise _too_deep(entry, name)
+    for values in result.values:
+        if values is not None and any(not is_concrete(v) and _depth(v) > MAX_SYMBOLIC_DEPTH for v in values):
+            raise _too_deep(entry, name)
+    return result
+
+
+def _depth(expr: Any) -> int:
+    """How deeply a SymPy expression nests, counted with an explicit stack."""
+    deepest = 0
+    stack = [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((arg, level + 1) for arg in getattr(node, "args", ()))
+    return deepest
+
+
+def _too_deep(entry: OpEntry, name: str) -> LimitError:
+    return LimitError(f"{entry.op_type} node {name!r}: a symbolic size nests more than {MAX_SYMBOLIC_DEPTH} "
+                      "levels deep (a long chain of strided ops on a free dim); bind the dim with --set "
+                      "NAME=VALUE")

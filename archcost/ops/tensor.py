@@ -26,6 +26,9 @@ Values = tuple[Count, ...]
 
 #: Largest tensor whose contents rules compute statically (shape vectors are tiny).
 MAX_VALUE_ELEMENTS = 1024
+#: Most parts a split may produce: a count from the file (``num_outputs = 2**40``) must not
+#: make a rule build a list that size.
+MAX_SPLIT_PARTS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,8 @@ def split(view: OpView) -> OpResult:
         n = view.attr("num_outputs")
         if not isinstance(n, int) or n < 1:
             raise view.fail("give 'split' sizes or a positive 'num_outputs'")
+        if n > MAX_SPLIT_PARTS:
+            raise view.fail(f"num_outputs {n:,} is more than the {MAX_SPLIT_PARTS:,} parts archcost follows")
         chunk = ceil_div(dim, n)
         sizes = [chunk] * (n - 1) + [dim - chunk * (n - 1)]
     sizes = list(sizes)

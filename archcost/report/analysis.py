@@ -115,7 +115,15 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
     if report.uncosted:
         lines.append(f"uncosted nodes (inputs downstream of an unknown op): {len(report.uncosted)}")
         lines.append("")
+    lines += _note_lines(report)
     return "\n".join(lines)
+
+
+def _note_lines(report: Report) -> list[str]:
+    """How control-flow nodes were costed (If branches, loop trip counts)."""
+    if not report.notes:
+        return []
+    return ["notes:", *(f"  {note}" for note in report.notes), ""]
 
 
 def _symbolic_lines(report: Report) -> list[str]:
@@ -131,7 +139,7 @@ def _symbolic_lines(report: Report) -> list[str]:
               f"weights (conv and FC kernels): {t.weights}", *_memory_lines(report), "",
               f"{unit} by category:"]
     lines += [f"  {s.category.label}: {s.cost}" for s in report.by_category().values() if s.cost != 0]
-    return [*lines, ""]
+    return [*lines, "", *_note_lines(report)]
 
 
 def _memory_lines(report: Report) -> list[str]:

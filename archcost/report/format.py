@@ -31,7 +31,7 @@ def percent(part: Any, whole: Any, digits: int = 2) -> str:
     """``part / whole`` as a percentage, or ``—`` when either is symbolic or whole is 0."""
     if not (is_concrete(part) and is_concrete(whole)) or whole == 0:
         return "—"
-    return f"{100 * part / whole:.{digits}f}"
+    return f"{float(100 * part / whole):.{digits}f}"  # a Fraction has no "f" format before 3.12
 
 
 def shape_text(shape: Any) -> str:

@@ -89,36 +89,72 @@ def _safe_relative(name: str) -> PurePosixPath:
     return path
 
 
-def write_files(directory: Path, files: Mapping[str, bytes], *, keep_figures: bool = False) -> list[str]:
+def _check_inside(root: Path, folder: Path) -> None:
+    """Refuse ``folder`` unless it is ``root`` or under it, through no symlink that leads out.
+
+    ``root`` itself may be a symlink: that is the folder the user named.
+    """
+    base = Path(os.path.abspath(root))
+    probe = Path(os.path.abspath(folder))
+    if probe != base and base not in probe.parents:
+        raise UsageError(f"refusing to write into {folder}: it is outside {root}")
+    while probe != base and not os.path.lexists(probe):
+        probe = probe.parent  # what does not exist yet is created as plain folders
+    if probe == base:
+        return
+    real, real_root = probe.resolve(), base.resolve()
+    if real != real_root and real_root not in real.parents:
+        raise UsageError(f"refusing to write into {folder}: it leads to {real}, outside {root}")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` as a temporary file in the same folder, then rename it over ``path``.
+
+    ``path`` is either its old self or complete: an interrupted write leaves no half file.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=".archcost-", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_files(directory: Path, files: Mapping[str, bytes], *, keep_figures: bool = False,
+                root: Path | None = None) -> list[str]:
     """Write ``files`` under ``directory`` atomically (temp file + rename); return what changed.
 
     Files a previous run listed in its manifest but this run no longer produces are removed;
     nothing else in ``directory`` is touched. With ``keep_figures`` (figures were not drawn this
-    time), committed plots are left in place.
+    time), committed plots are left in place. Nothing is written outside ``root`` (default:
+    ``directory``), not even through a symlink.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    if keep_figures:
-        files = _keep_committed_figures(directory, files)
-    stale = {n for n in set(manifest_files(directory)) - set(files)
-             if not (keep_figures and is_figure_file(n))}
-    changed = []
-    for name, data in files.items():
-        target = directory / _safe_relative(name)
-        if target.is_file() and target.read_bytes() == data:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".archcost-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        changed.append(name)
-    for name in sorted(stale):
-        (directory / _safe_relative(name)).unlink(missing_ok=True)
-        changed.append(name)
+    root = directory if root is None else root
+    try:
+        _check_inside(root, directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        if keep_figures:
+            files = _keep_committed_figures(directory, files)
+        stale = {n for n in set(manifest_files(directory)) - set(files)
+                 if not (keep_figures and is_figure_file(n))}
+        changed = []
+        for name, data in files.items():
+            target = directory / _safe_relative(name)
+            _check_inside(root, target.parent)
+            if target.is_file() and target.read_bytes() == data:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, data)
+            changed.append(name)
+        for name in sorted(stale):
+            stale_path = directory / _safe_relative(name)
+            _check_inside(root, stale_path.parent)
+            stale_path.unlink(missing_ok=True)
+            changed.append(name)
+    except OSError as err:
+        raise UsageError(f"cannot write the report: {err.strerror or err}", where=str(directory)) from None
     return changed
 
 

@@ -22,7 +22,7 @@ from archcost.graph import Graph, Tensor, TensorKind
 from archcost.numeric import is_concrete
 from archcost.ops._dtypes import DTYPE_CODES, is_integer
 from archcost.ops.tensor import ConstTensor
-from archcost.runtime.load import load_graph, require_concrete
+from archcost.runtime.load import load_graph, require_concrete, require_runtime_size
 
 #: The opset exported models declare: the oldest with every op the registry lowers
 #: to (Gelu is opset 20; Split's num_outputs and ReduceMean's axes input are 18).
@@ -107,6 +107,7 @@ def graph_to_onnx(graph: Graph, *, seed: int = 0, opset: int | None = None) -> A
     from archcost.cost.conventions import PAPER
 
     require_concrete(graph, "export")
+    require_runtime_size(graph, "export")
     report = analyze_graph(graph, PAPER)
     rng = np.random.default_rng(seed)
     initializers = []

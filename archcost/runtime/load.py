@@ -6,9 +6,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from archcost.errors import UsageError
+from archcost.errors import LimitError, UsageError
 from archcost.graph import Graph
 from archcost.numeric import is_concrete
+
+#: The most elements ``export`` and ``verify`` materialize as arrays: all initializers and inputs
+#: together, and any one tensor a run would produce (2**30 float32 elements are 4 GiB). The
+#: check runs on exact ints before numpy sees a shape, so a dim past int64 cannot overflow.
+MAX_RUNTIME_ELEMENTS = 2**30
 
 
 def load_graph(model: str, params: Mapping[str, Any] | None = None) -> tuple[Graph, Path, dict[str, Any]]:
@@ -42,3 +47,28 @@ def require_concrete(graph: Graph, what: str) -> None:
                     f"[{', '.join(str(x) for x in tensor.shape)}]; bind "
                     + ", ".join(f"--set {s}=VALUE" for s in free or [str(d)])
                 )
+
+
+def require_runtime_size(graph: Graph, what: str, produced: Mapping[str, Any] | None = None) -> None:
+    """Refuse a graph whose arrays ``what`` would allocate exceed :data:`MAX_RUNTIME_ELEMENTS`.
+
+    ``produced`` adds the shapes a run would compute (a report's ``tensor_shapes``).
+    """
+    total = 0
+    shapes = [(t.name, t.shape) for t in graph.tensors.values()]
+    shapes += [(name, shape) for name, shape in (produced or {}).items() if name not in graph.tensors]
+    for name, shape in shapes:
+        if not all(isinstance(d, int) for d in shape):
+            continue
+        size = 1
+        for d in shape:
+            size *= d
+        if name in graph.tensors:
+            total += size
+        if size > MAX_RUNTIME_ELEMENTS or any(d > MAX_RUNTIME_ELEMENTS for d in shape):
+            raise LimitError(f"{what}: tensor {name!r} has shape [{', '.join(str(d) for d in shape)}] "
+                             f"({size:,} elements); {what} materializes at most {MAX_RUNTIME_ELEMENTS:,} "
+                             "elements per tensor")
+    if total > MAX_RUNTIME_ELEMENTS:
+        raise LimitError(f"{what}: the weights and inputs hold {total:,} elements together; {what} "
+                         f"materializes at most {MAX_RUNTIME_ELEMENTS:,}")

@@ -9,8 +9,15 @@ onnxruntime is not installed). Then:
   layer and in total. Conv, ConvTranspose, Gemm and MatMul are recomputed by
   their closed forms (output elements × reduction length; input elements ×
   kernel for ConvTranspose), independently of the registry's shape rules;
-* parameters recomputed from the initializers the model actually ran with must
-  equal the static count, per kind.
+* parameters recomputed from the stored tensors the model actually ran with
+  (initializers and Constant-node tensors, in subgraphs too) must equal the
+  static count, per kind: every tensor the analysis counted must exist in the
+  run model, and its dims there give the recount.
+
+Control-flow nodes (If, Loop, Scan) are recounted by analyzing the node alone
+with the shapes and small integer contents observed for its inputs and the
+outer tensors its subgraphs read; onnxruntime does not expose tensors inside
+subgraphs, so those are not compared one by one.
 """
 
 from __future__ import annotations
@@ -96,11 +103,12 @@ def verify(
     from archcost.cost.analyze import analyze_graph
     from archcost.cost.conventions import PAPER
     from archcost.runtime.export import graph_to_onnx
-    from archcost.runtime.load import load_graph, require_concrete
+    from archcost.runtime.load import load_graph, require_concrete, require_runtime_size
 
     graph, path, _ = load_graph(model, params)
     require_concrete(graph, "verify")
     report = analyze_graph(graph, PAPER, source=model)
+    require_runtime_size(graph, "verify", report.tensor_shapes)
     if path.suffix == ".onnx":
         proto = _load_with_weights(path, model)
     else:
@@ -110,8 +118,33 @@ def verify(
         used, observed = run_model(proto, feeds, backend)
     except _RunFailed as failure:
         return Verification(model, failure.backend, seed, (), (), (f"the model failed to run: {failure}",))
-    initializers = {t.name: tuple(int(d) for d in t.dims) for t in proto.graph.initializer}
-    return compare(model, graph, report, observed, initializers, backend=used, seed=seed)
+    return compare(model, graph, report, observed, stored_dims(proto), backend=used, seed=seed)
+
+
+def stored_dims(proto: Any) -> dict[str, tuple[int, ...]]:
+    """Dims of every stored tensor in ``proto``: initializers and Constant outputs, subgraphs too."""
+    dims: dict[str, tuple[int, ...]] = {}
+    pending = [proto.graph]
+    while pending:
+        graph = pending.pop()
+        for init in graph.initializer:
+            dims.setdefault(init.name, tuple(int(d) for d in init.dims))
+        for node in graph.node:
+            for attr in node.attribute:
+                if attr.HasField("g"):
+                    pending.append(attr.g)
+                pending.extend(attr.graphs)
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and node.output:
+                for attr in node.attribute:
+                    if attr.name in ("value", "sparse_value"):
+                        tensor = attr.t if attr.name == "value" else attr.sparse_tensor
+                        dims.setdefault(node.output[0], tuple(int(d) for d in tensor.dims))
+                    elif attr.name in ("value_floats", "value_ints", "value_strings"):
+                        count = len(attr.floats) or len(attr.ints) or len(attr.strings)
+                        dims.setdefault(node.output[0], (count,))
+                    elif attr.name in ("value_float", "value_int", "value_string"):
+                        dims.setdefault(node.output[0], ())
+    return dims
 
 
 def _load_with_weights(path: Any, display: str) -> Any:
@@ -203,7 +236,8 @@ def _run_onnxruntime(ort: Any, proto: Any, feeds: Mapping[str, Any]) -> dict[str
     return dict(zip(names, results, strict=True))
 
 
-def _observed_macs(row: Any, shape_of: Callable[[str], tuple[int, ...] | None], graph: Graph) -> int | None:
+def _observed_macs(row: Any, shape_of: Callable[[str], tuple[int, ...] | None], graph: Graph,
+                   observed: Mapping[str, Any] | None = None) -> int | None:
     """A layer's MACs from the shapes that actually ran, by closed form where one exists."""
     ins = [shape_of(n) if n else None for n in row.input_names]
     outs = [shape_of(n) if n else None for n in row.output_names]
@@ -226,6 +260,10 @@ def _observed_macs(row: Any, shape_of: Callable[[str], tuple[int, ...] | None], 
     if row.macs == 0:
         return 0
     node = graph.node(row.name)
+    from archcost.ops.control import subgraph_attrs
+
+    if subgraph_attrs(node.attrs):
+        return _control_macs(node, shape_of, graph, observed or {})
     entry = find(node.op_type, node.domain)
     if entry is None:
         return None
@@ -254,8 +292,8 @@ def compare(
                         "were not inferred")
     tensors = []
     for name, array in observed.items():
-        if name in graph.tensors:
-            continue
+        if name in graph.tensors or not hasattr(array, "shape"):
+            continue  # inputs, and sequences (lists), which have no single shape
         tensors.append(TensorCheck(
             name, report.tensor_shapes.get(name), tuple(int(d) for d in array.shape),
             report.tensor_dtypes.get(name), str(array.dtype),
@@ -271,7 +309,7 @@ def compare(
 
     total = 0
     for row in report.layers:
-        macs = _observed_macs(row, shape_of, graph)
+        macs = _observed_macs(row, shape_of, graph, observed)
         if macs is None:
             problems.append(f"layer {row.name!r}: its tensors were not observed")
             continue
@@ -281,18 +319,45 @@ def compare(
         total += macs
     counts = [CountCheck("MACs", report.totals.macs, total)]
 
-    counted: set[str] = set()
     by_role = dict.fromkeys(PARAM_ROLES, 0)
-    for row in report.layers:
-        node = graph.node(row.name)
-        entry = find(node.op_type, node.domain)
-        for index, name in enumerate(row.input_names):
-            if not name or name in counted or name not in initializer_dims or entry is None:
-                continue
-            role = entry.role(index)
-            if role in PARAM_ROLES:
-                counted.add(name)
-                by_role[role] += int(prod(initializer_dims[name]))
+    for name, (_, _, role) in report.parameter_tensors.items():
+        if name not in initializer_dims:
+            problems.append(f"parameter tensor {name!r} is not stored in the model that ran")
+            continue
+        by_role[role] += int(prod(initializer_dims[name]))
     counts += [CountCheck(f"params: {role}", report.totals.params_by_kind.get(role, 0), by_role[role])
                for role in PARAM_ROLES]
     return Verification(model, backend, seed, tuple(tensors), tuple(counts), tuple(problems))
+
+
+def _control_macs(node: Any, shape_of: Callable[[str], tuple[int, ...] | None], graph: Graph,
+                  observed: Mapping[str, Any]) -> int | None:
+    """MACs of a control-flow node, re-analyzed alone on the observed shapes of what it reads."""
+    from archcost.cost.analyze import analyze_graph
+    from archcost.cost.conventions import PAPER
+    from archcost.graph import GraphBuilder, Tensor
+    from archcost.ops.control import subgraph_attrs
+    from archcost.ops.tensor import MAX_VALUE_ELEMENTS
+
+    names = [n for n in node.inputs if n]
+    for body in subgraph_attrs(node.attrs).values():
+        names += [n for n in body.outer if n not in names]
+    builder = GraphBuilder(f"verify {node.name}")
+    for name in dict.fromkeys(names):
+        declared = graph.tensors.get(name)
+        if declared is not None and declared.kind is TensorKind.INITIALIZER:
+            builder.add_tensor(declared)
+            continue
+        shape = shape_of(name)
+        if shape is None:
+            return None
+        array = observed.get(name)
+        dtype = str(array.dtype) if array is not None else graph.tensors[name].dtype
+        value = None
+        if array is not None and array.dtype.kind in "biu" and array.size <= MAX_VALUE_ELEMENTS:
+            value = tuple(int(v) for v in array.reshape(-1).tolist())
+        builder.add_tensor(Tensor(name, shape, TensorKind.INPUT, dtype, value))
+    builder.add_node(node)
+    builder.outputs.extend(o for o in node.outputs if o)
+    report = analyze_graph(builder.build(), PAPER)
+    return int(report.totals.macs) if report.totals.macs == int(report.totals.macs) else None

@@ -1,0 +1,99 @@
+"""One measurement in a fresh process: ``python -m benchmarks.child TOOL MODEL``; prints one JSON line.
+
+Each tool's imports happen before the clock starts, so the figure is the work on
+the model itself. ``maxrss_mb`` is the whole process's peak resident set
+(``getrusage``), imports included.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+
+def _archcost(path: str, reader: str) -> dict[str, Any]:
+    import archcost.cost.analyze
+    import archcost.frontends.onnx  # noqa: F401
+    from archcost.api import analyze
+
+    start = time.perf_counter()
+    report = analyze(path, reader=reader)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "macs": report.totals.macs, "params": report.totals.params,
+            "unknown": [u.op_type for u in report.unknown]}
+
+
+def _onnx_tool(path: str) -> dict[str, Any]:
+    import onnx_tool
+
+    start = time.perf_counter()
+    model = onnx_tool.Model(path)
+    model.graph.shape_infer()  # profile() needs the shapes; this is how onnx-tool's README profiles
+    model.graph.profile()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "macs": int(model.graph.macs[0])}
+
+
+def _onnx_load(path: str) -> dict[str, Any]:
+    import onnx
+
+    start = time.perf_counter()
+    model = onnx.load(path)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "nodes": len(model.graph.node)}
+
+
+def _sweep(points: str) -> dict[str, Any]:
+    from fractions import Fraction
+
+    import sympy  # noqa: F401  (imports are outside the clock, as for every tool here; ~0.3 s)
+
+    from archcost.report.sweep import sweep
+
+    n = int(points)
+    alphas = [Fraction(i, 20) for i in range(1, n + 1)]  # 0.05 … 5.00
+    resolutions = [32 * i for i in range(1, n + 1)]  # 32 … 3200 (multiples of 32, as the spec asks)
+    start = time.perf_counter()
+    result = sweep("mobilenet_v1", {"alpha": alphas, "resolution": resolutions})
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "points": len(result.points)}
+
+
+def _per_point(points: str) -> dict[str, Any]:
+    """The alternative to one compiled formula: a fast-path analysis per grid point (a sample of them)."""
+    from fractions import Fraction
+
+    from archcost.api import analyze
+
+    n = int(points)
+    analyze("mobilenet_v1")  # warm the spec cache and imports, as the sweep's own analysis is warm
+    start = time.perf_counter()
+    for i in range(1, n + 1):
+        analyze("mobilenet_v1", alpha=Fraction(i, 20), resolution=32 * i)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "points": n}
+
+
+def main() -> None:
+    tool, argument = sys.argv[1], sys.argv[2]
+    runners = {
+        "archcost": lambda: _archcost(argument, "wire"),
+        "archcost-onnx-reader": lambda: _archcost(argument, "onnx"),
+        "onnx_tool": lambda: _onnx_tool(argument),
+        "onnx.load": lambda: _onnx_load(argument),
+        "sweep": lambda: _sweep(argument),
+        "per-point": lambda: _per_point(argument),
+    }
+    try:
+        result = runners[tool]()
+    except Exception as err:  # reported, not hidden: the parent prints it as a failed case
+        result = {"error": f"{type(err).__name__}: {err}"[:300]}
+    result["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
