@@ -49,7 +49,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from archcost.errors import ModelFormatError
+from archcost.errors import LimitError, ModelFormatError
 from archcost.ops.tensor import MAX_VALUE_ELEMENTS
 
 #: Raw data longer than this is never copied: no tensor small enough for its
@@ -97,6 +97,10 @@ _DATA_LOCATIONS = frozenset((0, DATA_LOCATION_EXTERNAL))
 
 class WireError(Exception):
     """The bytes are not valid protobuf (internal; surfaces as ModelFormatError)."""
+
+
+class WireDepthError(WireError):
+    """Messages nest deeper than :data:`MAX_DEPTH` (internal; surfaces as LimitError)."""
 
 
 # --- messages ----------------------------------------------------------------------------
@@ -412,7 +416,7 @@ def _floats(buf: Any, pos: int, end: int, key: int, out: list[float], fmt: str, 
 
 def _check_depth(depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise WireError(f"messages nested deeper than {MAX_DEPTH} levels")
+        raise WireDepthError(f"messages nested deeper than {MAX_DEPTH} levels")
 
 
 def _check_end(pos: int, end: int) -> None:
@@ -1125,6 +1129,13 @@ def read_structure(path: Path, display: str) -> ModelProto:
             return parse_model(data)
     except OSError as err:
         raise ModelFormatError(f"cannot read the file ({err.strerror or err})", where=display) from None
+    except WireDepthError:
+        # One If/Loop/Scan level is three nested messages (node, attribute, graph).
+        raise LimitError(
+            f"the model nests protobuf messages deeper than {MAX_DEPTH} levels (about "
+            f"{MAX_DEPTH // 3} levels of If/Loop/Scan subgraphs), the limit protobuf itself sets",
+            where=display,
+        ) from None
     except (WireError, ValueError) as err:
         raise ModelFormatError(
             f"not a valid ONNX model: the protobuf does not parse ({err}); is the file truncated or not ONNX?",
