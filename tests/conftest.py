@@ -31,3 +31,10 @@ def write_spec(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the bounded fuzz run's counts (tests/test_fuzz.py) whenever it ran."""
+    fuzz = sys.modules.get("tests.test_fuzz")
+    for line in getattr(fuzz, "SUMMARY", []):
+        terminalreporter.write_line(line)

@@ -26,6 +26,8 @@ EXAMPLES = {"spec": 2100, "onnx_graph": 1100, "onnx_bytes": 1100}
 #: Inputs tried and their outcomes, by kind, for the summary test.
 TRIED: Counter[str] = Counter()
 OUTCOMES: Counter[tuple[str, str]] = Counter()
+#: The summary line, once the summary test has run.
+SUMMARY: list[str] = []
 #: A safety net so that a hang fails the suite instead of stalling it; no input comes near it.
 _HANG_SECONDS = 60
 
@@ -83,7 +85,7 @@ def test_fuzz_summary() -> None:
         f"{name} {TRIED[name]:,} inputs ({OUTCOMES[name, 'report']:,} reports, "
         f"{OUTCOMES[name, 'refused']:,} refused)" for name in KINDS
     ) + f"; spec total {TRIED['spec']:,}, ONNX total {onnx:,}"
-    print(line)
+    SUMMARY.append(line)  # shown at the end of every pytest run by tests/conftest.py
     assert TRIED["spec"] >= 2000, line
     assert onnx >= 2000, line
     # Every input ended in one of the two allowed outcomes (anything else raised above).
