@@ -7,16 +7,25 @@ import sys
 
 from archcost.errors import UsageError
 
+MODEL_HELP = "a zoo name (mobilenet_v1), a spec .yaml or an .onnx file"
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """``MODEL``, ``--set`` and ``--convention``."""
-    parser.add_argument("model", help="a zoo name (mobilenet_v1), a spec .yaml or an .onnx file")
-    parser.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
-        help="set a spec parameter or bind an ONNX dimension (repeatable)",
-    )
-    parser.add_argument("--convention", default="paper", choices=("paper", "flops"),
-                        help="counting convention (default: paper = MACs of conv/Gemm/MatMul)")
+
+def add_set_argument(
+    parser: argparse.ArgumentParser,
+    help: str = "set a spec parameter or bind an ONNX dimension (repeatable)",
+) -> None:
+    """``--set NAME=VALUE[,NAME=VALUE]`` (repeatable), read with :func:`parse_sets`."""
+    parser.add_argument("--set", dest="sets", action="append", default=[],
+                        metavar="NAME=VALUE[,NAME=VALUE]", help=help)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, *, convention: bool = True) -> None:
+    """``MODEL``, ``--set`` and (unless ``convention=False``) ``--convention``."""
+    parser.add_argument("model", help=MODEL_HELP)
+    add_set_argument(parser)
+    if convention:
+        parser.add_argument("--convention", default="paper", choices=("paper", "flops"),
+                            help="counting convention (default: paper = MACs of conv/Gemm/MatMul)")
 
 
 def parse_sets(items: list[str]) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import parse_sets, write
+from archcost.cli.common import add_set_argument, parse_sets, write
 
 
 def add_parser(sub: Any) -> None:
@@ -13,8 +13,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("models", nargs="+", metavar="MODEL[:NAME=VALUE,...]",
                         help="zoo names, spec or ONNX paths; per-model parameters after a colon, "
                         "e.g. mobilenet_v1:alpha=0.5,resolution=160")
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
-                        help="a parameter for every model that declares it (per-model values win)")
+    add_set_argument(parser, "a parameter for every model that declares it (per-model values win)")
     parser.add_argument("--convention", default="paper", choices=("paper", "flops"),
                         help="counting convention (default: paper)")
     parser.add_argument("--sort", default="input",

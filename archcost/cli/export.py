@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import parse_sets, write
+from archcost.cli.common import add_set_argument, parse_sets, write
 
 
 def add_parser(sub: Any) -> None:
@@ -13,10 +13,7 @@ def add_parser(sub: Any) -> None:
                             description=__doc__)
     parser.add_argument("model", help="a zoo name (mobilenet_v1), a spec .yaml or an .onnx file")
     parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the .onnx file to write")
-    parser.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
-        help="set a spec parameter or bind an ONNX dimension (repeatable)",
-    )
+    add_set_argument(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed for the random weights (default 0)")
     parser.set_defaults(run=run)
 

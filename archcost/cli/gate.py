@@ -13,14 +13,14 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archcost.cli.common import parse_sets, write
+from archcost.cli.common import add_set_argument, parse_sets, write
 
 if TYPE_CHECKING:
+    from archcost.budgets import ModelBudget
     from archcost.gate import Budgets, Check, GateResult
 
 
@@ -31,10 +31,7 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument("models", nargs="*", metavar="MODEL",
                         help="zoo names, spec .yaml or .onnx files (default: every model in the budget file)")
-    parser.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
-        help="set a spec parameter or bind an ONNX dimension for the named MODELs (repeatable)",
-    )
+    add_set_argument(parser, "set a spec parameter or bind an ONNX dimension for the named MODELs (repeatable)")
     budgets = parser.add_argument_group("budgets (SI or IEC suffixes: 600M, 1.2G, 17MB, 8MiB)")
     budgets.add_argument("--max-macs", metavar="N", help="multiply-accumulates (conv, Gemm, MatMul)")
     budgets.add_argument("--max-params", metavar="N", help="trainable parameters (weight + bias + norm)")
@@ -64,17 +61,6 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--top", type=int, default=5, metavar="N",
                         help="layers to name per exceeded budget (default 5)")
     parser.set_defaults(run=run)
-
-
-@dataclass(frozen=True)
-class Target:
-    """One model to gate, with everything needed to analyze and check it."""
-
-    label: str
-    model: str
-    budgets: Budgets
-    params: Mapping[str, Any] = field(default_factory=dict)
-    baseline: Path | None = None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -153,8 +139,8 @@ def _cli_budgets(args: argparse.Namespace) -> Budgets:
     return budgets_from_mapping({k: v for k, v in flags.items() if v is not None}, where="command line")
 
 
-def _targets(args: argparse.Namespace) -> list[Target]:
-    from archcost.budgets import BudgetFile, discover, load_budget_file
+def _targets(args: argparse.Namespace) -> list[ModelBudget]:
+    from archcost.budgets import BudgetFile, ModelBudget, discover, load_budget_file
     from archcost.errors import UsageError
     from archcost.gate import Budgets
 
@@ -169,29 +155,29 @@ def _targets(args: argparse.Namespace) -> list[Target]:
             config = load_budget_file(found)
     defaults = config.defaults if config is not None else Budgets()
 
-    targets: list[Target] = []
+    targets: list[ModelBudget] = []
     if args.models and args.zoo:
         raise UsageError("--zoo gates every spec in the zoo; do not name MODELs as well")
     if args.models:
         for name in args.models:
             entry = config.entry(name) if config is not None else None
             if entry is None:
-                targets.append(Target(name, name, defaults.merged(cli), sets, args.baseline))
+                targets.append(ModelBudget(name, name, defaults.merged(cli), sets, args.baseline))
             else:
-                targets.append(Target(entry.label, entry.model, entry.budgets.merged(cli),
+                targets.append(ModelBudget(entry.label, entry.model, entry.budgets.merged(cli),
                                       {**entry.params, **sets}, args.baseline or entry.baseline))
     else:
         if sets:
             raise UsageError("--set applies to the MODELs named on the command line; name one, or "
                              "put `set:` in the budget file")
         if config is not None:
-            targets = [Target(e.label, e.model, e.budgets.merged(cli), e.params, e.baseline)
+            targets = [ModelBudget(e.label, e.model, e.budgets.merged(cli), e.params, e.baseline)
                        for e in config.models]
         if args.zoo or (config is not None and config.zoo):
             from archcost.zoo import zoo_names
 
             covered = {t.label for t in targets} | {t.model for t in targets}
-            targets += [Target(n, n, defaults.merged(cli)) for n in zoo_names() if n not in covered]
+            targets += [ModelBudget(n, n, defaults.merged(cli)) for n in zoo_names() if n not in covered]
         if not targets:
             raise UsageError("nothing to gate: name a MODEL, or give a budget file with --config "
                              "(or [tool.archcost.budgets] in ./pyproject.toml)")

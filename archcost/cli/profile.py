@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import parse_sets, write
+from archcost.cli.common import add_model_arguments, parse_sets, write
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,11 +42,7 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser("profile", help="measured time in onnxruntime vs MACs and the roofline",
                             description=__doc__)
     # Not add_model_arguments: the comparison is in MACs, so there is no --convention.
-    parser.add_argument("model", help="a zoo name (mobilenet_v1), a spec .yaml or an .onnx file")
-    parser.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
-        help="set a spec parameter or bind an ONNX dimension (repeatable)",
-    )
+    add_model_arguments(parser, convention=False)
     parser.add_argument("--runs", type=int, default=20, help="measured runs (default 20)")
     parser.add_argument("--warmup", type=int, default=5,
                         help="warm-up runs, run first and left out (default 5)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import parse_sets, write
+from archcost.cli.common import add_set_argument, parse_sets, write
 
 
 def add_parser(sub: Any) -> None:
@@ -17,8 +17,7 @@ def add_parser(sub: Any) -> None:
                         help="width multipliers, e.g. 0.25:1.0:0.25 (stop included) or 0.5,0.75,1")
     parser.add_argument("--resolution", metavar="START:STOP:STEP|R,S,...",
                         help="input resolutions, e.g. 128,160,192,224 or 96:320:32")
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
-                        help="fix another spec parameter")
+    add_set_argument(parser, "fix another spec parameter")
     parser.add_argument("--format", default="table",
                         choices=("table", "markdown", "csv", "json", "latex", "html"))
     parser.set_defaults(run=run)

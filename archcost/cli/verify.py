@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import parse_sets, write
+from archcost.cli.common import add_model_arguments, parse_sets, write
 
 #: Mismatched tensors listed before the rest are summarized.
 SHOWN_MISMATCHES = 10
@@ -15,11 +15,7 @@ SHOWN_MISMATCHES = 10
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser("verify", help="run a model and compare with the static analysis",
                             description=__doc__)
-    parser.add_argument("model", help="a zoo name (mobilenet_v1), a spec .yaml or an .onnx file")
-    parser.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
-        help="set a spec parameter or bind an ONNX dimension (repeatable)",
-    )
+    add_model_arguments(parser, convention=False)
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and input (default 0)")
     parser.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "reference"),
                         help="auto: onnxruntime when installed, else onnx.reference")

@@ -160,9 +160,9 @@ def chosen_branch(then: BodyResult, other: BodyResult) -> tuple[BodyResult, str]
 
 @register("If", roles=("const",))
 def if_(view: OpView) -> OpResult:
-    """If: the cost of one branch (see the module docstring: the larger, or the one a known
-    condition or ``--branch`` selects). Output shapes: the branches' where they agree; a dim
-    they disagree on becomes the symbol ``<node>_out<i>_dim<j>``.
+    """If: the terms of one branch: the larger under the active convention, or the one a
+    known condition or ``--branch`` selects (see the module docstring). Output shapes: the
+    branches' where they agree; a dim they disagree on becomes the symbol ``<node>_out<i>_dim<j>``.
     """
     then, other = _result(view, "then_branch"), _result(view, "else_branch")
     chosen, _ = chosen_branch(then, other)

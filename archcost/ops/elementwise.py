@@ -65,30 +65,50 @@ def _int_div(a: Count, b: Count) -> Count:
     return a // b
 
 
-def _binary(view: OpView, fn: Callable[[Count, Count], Count]) -> OpResult:
+def binary(view: OpView, fn: Callable[[Count, Count], Count] | None = None,
+           dtype: str | None = None) -> OpResult:
+    """A broadcasting binary op: elementwise_op = 1 per output element.
+
+    ``fn`` folds small known integer contents (shape arithmetic); ``dtype`` overrides the
+    output dtype (``bool`` for comparisons).
+    """
     out = broadcast(view, view.input(0).shape, view.input(1).shape)
-    return OpResult(outputs=(out,), terms={"elementwise_op": prod(out)}, values=(fold(view, out, fn),))
+    value = fold(view, out, fn) if fn is not None else None
+    return OpResult(outputs=(out,), terms={"elementwise_op": prod(out)}, values=(value,),
+                    dtypes=(dtype,) if dtype else None)
+
+
+def comparison(test: Callable[[Count, Count], object]) -> Callable[[Count, Count], Count]:
+    """``test`` as a folding function giving 0/1; an undecidable symbolic test folds nothing."""
+
+    def fn(a: Count, b: Count) -> Count:
+        verdict = decide(test(a, b))
+        if verdict is None:
+            raise ValueError("undecidable")  # fold() turns this into "contents unknown"
+        return int(verdict)
+
+    return fn
 
 
 @register("Add", roles=("bias", "bias"))
 def add(view: OpView) -> OpResult:
     """Add: elementwise_op = 1 per output element."""
-    return _binary(view, lambda a, b: a + b)
+    return binary(view, lambda a, b: a + b)
 
 
 @register("Sub", roles=("bias", "bias"))
 def sub(view: OpView) -> OpResult:
     """Sub: elementwise_op = 1 per output element."""
-    return _binary(view, lambda a, b: a - b)
+    return binary(view, lambda a, b: a - b)
 
 
 @register("Mul", roles=("weight", "weight"))
 def mul(view: OpView) -> OpResult:
     """Mul: elementwise_op = 1 per output element."""
-    return _binary(view, lambda a, b: a * b)
+    return binary(view, lambda a, b: a * b)
 
 
 @register("Div", roles=("x", "x"))
 def div(view: OpView) -> OpResult:
     """Div: elementwise_op = 1 per output element."""
-    return _binary(view, _int_div)
+    return binary(view, _int_div)

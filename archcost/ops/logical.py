@@ -11,82 +11,64 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from archcost.numeric import Count, decide, prod
+from archcost.numeric import Count, prod
 from archcost.ops._dtypes import DTYPE_CODES
-from archcost.ops.elementwise import broadcast, fold
+from archcost.ops.elementwise import binary, broadcast, comparison
 from archcost.ops.registry import OpResult, OpView, register
-
-
-def _binary(view: OpView, fn: Callable[[Count, Count], Count] | None = None,
-            dtype: str | None = None) -> OpResult:
-    out = broadcast(view, view.input(0).shape, view.input(1).shape)
-    value = fold(view, out, fn) if fn is not None else None
-    return OpResult(outputs=(out,), terms={"elementwise_op": prod(out)}, values=(value,),
-                    dtypes=(dtype,) if dtype else None)
-
-
-def _truth(test: Callable[[Count, Count], object]) -> Callable[[Count, Count], Count]:
-    def fn(a: Count, b: Count) -> Count:
-        verdict = decide(test(a, b))
-        if verdict is None:
-            raise ValueError("undecidable")
-        return int(verdict)
-
-    return fn
 
 
 @register("GreaterOrEqual", roles=("x", "const"))
 def greater_or_equal(view: OpView) -> OpResult:
     """GreaterOrEqual: elementwise_op = 1 per output element (a compare); bool output."""
-    return _binary(view, _truth(lambda a, b: a >= b), "bool")
+    return binary(view, comparison(lambda a, b: a >= b), "bool")
 
 
 @register("LessOrEqual", roles=("x", "const"))
 def less_or_equal(view: OpView) -> OpResult:
     """LessOrEqual: elementwise_op = 1 per output element (a compare); bool output."""
-    return _binary(view, _truth(lambda a, b: a <= b), "bool")
+    return binary(view, comparison(lambda a, b: a <= b), "bool")
 
 
 @register("And")
 def and_(view: OpView) -> OpResult:
     """And: elementwise_op = 1 per output element; bool output."""
-    return _binary(view, _truth(lambda a, b: bool(a) and bool(b)), "bool")
+    return binary(view, comparison(lambda a, b: bool(a) and bool(b)), "bool")
 
 
 @register("Or")
 def or_(view: OpView) -> OpResult:
     """Or: elementwise_op = 1 per output element; bool output."""
-    return _binary(view, _truth(lambda a, b: bool(a) or bool(b)), "bool")
+    return binary(view, comparison(lambda a, b: bool(a) or bool(b)), "bool")
 
 
 @register("Xor")
 def xor(view: OpView) -> OpResult:
     """Xor: elementwise_op = 1 per output element; bool output."""
-    return _binary(view, _truth(lambda a, b: bool(a) != bool(b)), "bool")
+    return binary(view, comparison(lambda a, b: bool(a) != bool(b)), "bool")
 
 
 @register("BitwiseAnd")
 def bitwise_and(view: OpView) -> OpResult:
     """BitwiseAnd: elementwise_op = 1 per output element."""
-    return _binary(view)
+    return binary(view)
 
 
 @register("BitwiseOr")
 def bitwise_or(view: OpView) -> OpResult:
     """BitwiseOr: elementwise_op = 1 per output element."""
-    return _binary(view)
+    return binary(view)
 
 
 @register("BitwiseXor")
 def bitwise_xor(view: OpView) -> OpResult:
     """BitwiseXor: elementwise_op = 1 per output element."""
-    return _binary(view)
+    return binary(view)
 
 
 @register("BitShift")
 def bit_shift(view: OpView) -> OpResult:
     """BitShift (``direction`` LEFT or RIGHT): elementwise_op = 1 per output element."""
-    return _binary(view)
+    return binary(view)
 
 
 def _mod(a: Count, b: Count) -> Count:
@@ -99,8 +81,8 @@ def _mod(a: Count, b: Count) -> Count:
 def mod(view: OpView) -> OpResult:
     """Mod: elementwise_op = 1 per output element (integer contents fold, sign of the divisor)."""
     if view.attr("fmod"):
-        return _binary(view)
-    return _binary(view, _mod)
+        return binary(view)
+    return binary(view, _mod)
 
 
 def _variadic(view: OpView, ops: Callable[[int], int]) -> OpResult:

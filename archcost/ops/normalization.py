@@ -11,7 +11,7 @@ counts follow LayerNormalization's (see :mod:`archcost.ops.norm`): statistics
 from __future__ import annotations
 
 from archcost.numeric import prod
-from archcost.ops._spatial import output_size, spatial_attrs
+from archcost.ops.pool import global_pool, window_output
 from archcost.ops.reduce import _reduce
 from archcost.ops.registry import OpResult, OpView, register
 
@@ -84,29 +84,14 @@ def lrn(view: OpView) -> OpResult:
 @register("LpPool", defaults={"auto_pad": "NOTSET", "ceil_mode": 0, "p": 2})
 def lp_pool(view: OpView) -> OpResult:
     """LpPool: pool_op = 2 · B·C·H_out·W_out·K_h·K_w (a power and an add per window element)."""
-    x = view.input(0)
-    if len(x.shape) < 3:
-        raise view.fail(f"input must be [B, C, spatial...], got {list(x.shape)}")
-    spatial = x.shape[2:]
-    kernel = list(view.attr("kernel_shape") or [])
-    if len(kernel) != len(spatial):
-        raise view.fail(f"kernel_shape {kernel} needs {len(spatial)} entries")
-    strides, dilations, pads, auto_pad = spatial_attrs(view, len(spatial), kernel)
-    rank = len(spatial)
-    out = [output_size(spatial[i], kernel[i], strides[i], dilations[i], pads[i], pads[rank + i],
-                       auto_pad, bool(view.attr("ceil_mode"))) for i in range(rank)]
-    shape = (x.shape[0], x.shape[1], *out)
+    shape, kernel = window_output(view)
     return OpResult(outputs=(shape,), terms={"pool_op": 2 * prod(shape) * prod(kernel)})
 
 
 @register("GlobalLpPool", defaults={"p": 2})
 def global_lp_pool(view: OpView) -> OpResult:
     """GlobalLpPool: pool_op = 2 · B·C·H·W (a power and an add per element); ``[B, C, 1, 1]``."""
-    x = view.input(0)
-    if len(x.shape) < 3:
-        raise view.fail(f"input must be [B, C, spatial...], got {list(x.shape)}")
-    shape = (x.shape[0], x.shape[1], *([1] * (len(x.shape) - 2)))
-    return OpResult(outputs=(shape,), terms={"pool_op": 2 * prod(x.shape)})
+    return global_pool(view, ops_per_element=2)
 
 
 @register("ReduceL1", roles=("x", "const"), defaults=_REDUCE_DEFAULTS)

@@ -6,14 +6,15 @@ output element; the paper convention counts none of it.
 
 from __future__ import annotations
 
-from archcost.numeric import decide, prod
+from archcost.numeric import Count, decide, prod
 from archcost.ops._spatial import output_size, spatial_attrs
 from archcost.ops.registry import OpResult, OpView, register
 
 _POOL_DEFAULTS = {"auto_pad": "NOTSET", "ceil_mode": 0}
 
 
-def _window_pool(view: OpView) -> OpResult:
+def window_output(view: OpView) -> tuple[tuple[Count, ...], list[Count]]:
+    """A windowed pool's output shape ``[B, C, spatial_out...]`` and its kernel."""
     x = view.input(0)
     if len(x.shape) < 3:
         raise view.fail(f"input must be [B, C, spatial...], got {list(x.shape)}")
@@ -32,7 +33,11 @@ def _window_pool(view: OpView) -> OpResult:
     for size in out:
         if decide(size < 1) is True:
             raise view.fail(f"output size {out} is empty for input {list(x.shape)}")
-    shape = (x.shape[0], x.shape[1], *out)
+    return (x.shape[0], x.shape[1], *out), kernel
+
+
+def _window_pool(view: OpView) -> OpResult:
+    shape, kernel = window_output(view)
     return OpResult(outputs=(shape,), terms={"pool_op": prod(shape) * prod(kernel)})
 
 
@@ -48,21 +53,22 @@ def max_pool(view: OpView) -> OpResult:
     return _window_pool(view)
 
 
-def _global_pool(view: OpView) -> OpResult:
+def global_pool(view: OpView, ops_per_element: int = 1) -> OpResult:
+    """A global pool: ``[B, C, 1, ...]``; pool_op = ops_per_element · B·C·H·W."""
     x = view.input(0)
     if len(x.shape) < 3:
         raise view.fail(f"input must be [B, C, spatial...], got {list(x.shape)}")
     shape = (x.shape[0], x.shape[1], *([1] * (len(x.shape) - 2)))
-    return OpResult(outputs=(shape,), terms={"pool_op": prod(x.shape)})
+    return OpResult(outputs=(shape,), terms={"pool_op": ops_per_element * prod(x.shape)})
 
 
 @register("GlobalAveragePool")
 def global_average_pool(view: OpView) -> OpResult:
     """GlobalAveragePool: pool_op = B·C·H·W; output ``[B, C, 1, 1]``."""
-    return _global_pool(view)
+    return global_pool(view)
 
 
 @register("GlobalMaxPool")
 def global_max_pool(view: OpView) -> OpResult:
     """GlobalMaxPool: pool_op = B·C·H·W; output ``[B, C, 1, 1]``."""
-    return _global_pool(view)
+    return global_pool(view)

@@ -10,11 +10,10 @@ a transcendental); binary and ternary elementwise ops cost ``elementwise_op``
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
 
 from archcost.categories import Category
 from archcost.numeric import Count, decide, prod
-from archcost.ops.elementwise import broadcast, fold
+from archcost.ops.elementwise import binary, broadcast, comparison
 from archcost.ops.registry import OpResult, OpView, register
 from archcost.ops.tensor import cast_dtype
 
@@ -68,19 +67,10 @@ def abs_(view: OpView) -> OpResult:
     return _unary(view, 1)
 
 
-def _binary(view: OpView, fn: Callable[[Count, Count], Count] | None,
-            dtype: str | None = None) -> OpResult:
-    a, b = view.input(0), view.input(1)
-    out = broadcast(view, a.shape, b.shape)
-    value = fold(view, out, fn) if fn is not None else None
-    return OpResult(outputs=(out,), terms={"elementwise_op": prod(out)}, values=(value,),
-                    dtypes=(dtype,) if dtype else None)
-
-
 @register("Pow", roles=("x", "const"))
 def pow_(view: OpView) -> OpResult:
     """Pow x^y (LayerNorm's square when y = 2): elementwise_op = 1 per output element."""
-    return _binary(view, None)
+    return binary(view, None)
 
 
 @register("Max")
@@ -88,7 +78,7 @@ def max_(view: OpView) -> OpResult:
     """Max of two tensors: elementwise_op = 1 per output element (a compare)."""
     if len(view.inputs) != 2:
         raise view.fail("only the two-input form is supported")
-    return _binary(view, lambda a, b: a if decide(a >= b) else b)
+    return binary(view, lambda a, b: a if decide(a >= b) else b)
 
 
 @register("Min")
@@ -96,35 +86,25 @@ def min_(view: OpView) -> OpResult:
     """Min of two tensors: elementwise_op = 1 per output element (a compare)."""
     if len(view.inputs) != 2:
         raise view.fail("only the two-input form is supported")
-    return _binary(view, lambda a, b: a if decide(a <= b) else b)
-
-
-def _compare(test: Callable[[Count, Count], object]) -> Callable[[Count, Count], Count]:
-    def fn(a: Count, b: Count) -> Count:
-        verdict = decide(test(a, b))
-        if verdict is None:
-            raise ValueError("undecidable")
-        return int(verdict)
-
-    return fn
+    return binary(view, lambda a, b: a if decide(a <= b) else b)
 
 
 @register("Equal", roles=("x", "const"))
 def equal(view: OpView) -> OpResult:
     """Equal: elementwise_op = 1 per output element; bool output."""
-    return _binary(view, _compare(lambda a, b: a == b), "bool")
+    return binary(view, comparison(lambda a, b: a == b), "bool")
 
 
 @register("Less", roles=("x", "const"))
 def less(view: OpView) -> OpResult:
     """Less: elementwise_op = 1 per output element; bool output."""
-    return _binary(view, _compare(lambda a, b: a < b), "bool")
+    return binary(view, comparison(lambda a, b: a < b), "bool")
 
 
 @register("Greater", roles=("x", "const"))
 def greater(view: OpView) -> OpResult:
     """Greater: elementwise_op = 1 per output element; bool output."""
-    return _binary(view, _compare(lambda a, b: a > b), "bool")
+    return binary(view, comparison(lambda a, b: a > b), "bool")
 
 
 @register("Not")
