@@ -94,6 +94,8 @@ class Graph:
         self.inputs = inputs
         self.outputs = outputs
         self._order = order
+        nodes = dag.nodes
+        self._ops: tuple[OpNode, ...] = tuple(nodes[name]["op"] for name in order)
 
     def __len__(self) -> int:
         return len(self._order)
@@ -105,9 +107,7 @@ class Graph:
 
     def topological_nodes(self) -> Iterator[OpNode]:
         """Operators in a topological order that keeps the order they were added in."""
-        nodes = self.dag.nodes
-        for name in self._order:
-            yield nodes[name]["op"]
+        return iter(self._ops)
 
     def initializers(self) -> Iterator[Tensor]:
         """Every initializer tensor."""

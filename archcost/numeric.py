@@ -8,6 +8,7 @@ expressions. Nothing here imports SymPy unless it is handed a SymPy object.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Union
 
@@ -112,6 +113,20 @@ def decide(condition: object) -> bool | None:
         return bool(condition)
     except TypeError:
         return None
+
+
+def any_below(values: Iterable[Count], bound: int) -> bool:
+    """Whether some value is certainly below ``bound``; an open symbolic comparison is not.
+
+    Ints are compared directly: shape checks run this on every node of a graph.
+    """
+    for v in values:
+        if type(v) is int:
+            if v < bound:
+                return True
+        elif decide(v < bound) is True:
+            return True
+    return False
 
 
 def is_zero(x: Scalar) -> bool | None:

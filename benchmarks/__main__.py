@@ -1,8 +1,10 @@
 """``python -m benchmarks``: archcost against onnx-tool, ``onnx.load`` and the interpreter, in one run.
 
 Every figure is the median of ``--repeat`` fresh processes (start-up cases: of
-``--repeat`` + 2). Model files are built once into ``--cache``. The targets are
-issue 7's; a missed target is printed as ``MISSED``.
+``--repeat`` + 2). Model files are built once into ``--cache``; before every
+measurement the model file is read once (``--page-cache warm``, the default) or
+evicted from the page cache (``cold``), so every tool starts from the same state.
+The targets are issue 7's; a missed target is printed as ``MISSED``.
 """
 
 from __future__ import annotations
@@ -50,8 +52,35 @@ def _env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
 
 
+#: The page-cache state every model measurement starts from: ``warm`` (the file read
+#: once just before) or ``cold`` (evicted just before). Set by ``--page-cache``.
+PAGE_CACHE = "warm"
+
+
+def prepare_file(path: Path) -> None:
+    """Put ``path`` in the state :data:`PAGE_CACHE` names, so every tool starts from the same one.
+
+    Without this a tool's time depends on what ran before it: on these machines the
+    page cache does not keep a 300 MB model between runs, and an uncached read is
+    several times slower than a cached one, for archcost and its peers alike.
+    """
+    if PAGE_CACHE == "cold":
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        return
+    with open(path, "rb") as file:
+        while file.read(16 << 20):
+            pass
+
+
 def child(tool: str, argument: str, timeout: float) -> dict[str, Any]:
     """One measurement in a fresh process (see benchmarks/child.py)."""
+    if argument.endswith(".onnx"):
+        prepare_file(Path(argument))
     try:
         out = subprocess.run([sys.executable, "-m", "benchmarks.child", tool, argument], cwd=ROOT, env=_env(),
                              capture_output=True, text=True, timeout=timeout, check=False)
@@ -191,9 +220,14 @@ def sweep_rows(repeat: int, timeout: float, notes: list[str]) -> list[Row]:
         peer, ratio = seconds(estimate), f"{estimate / ours['seconds']:.0f}x"
         notes.append(f"sweep peer: one fast-path analysis per point, timed on {PER_POINT_SAMPLE} points and "
                      f"scaled to {points:,} (an estimate, not a full run)")
+    process = wall([sys.executable, "-m", "archcost", "sweep", "mobilenet_v1", "--alpha", "0.05:5:0.05",
+                    "--resolution", f"32:{32 * SWEEP_SIDE}:32", "--format", "csv"], repeat)
+    floor = wall([sys.executable, "-c", "import sympy, networkx"], repeat)
     return [Row(f"sweep {SWEEP_SIDE}x{SWEEP_SIDE} alpha x resolution (mobilenet_v1)", seconds(ours["seconds"]),
                 "analysis per point (est.)", peer, ratio, f"< {SWEEP_SECONDS} s",
-                verdict(ours["seconds"] < SWEEP_SECONDS))]
+                verdict(ours["seconds"] < SWEEP_SECONDS)),
+            Row("archcost sweep, same grid (process, csv)", seconds(process), "python -c 'import sympy, networkx'",
+                seconds(floor), f"{process / floor:.2f}x of imports", "-", "-")]
 
 
 def machine() -> str:
@@ -239,13 +273,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / ".cache",
                         help="where the generated models are kept (default: benchmarks/.cache)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds before a measurement is abandoned")
+    parser.add_argument("--page-cache", choices=("warm", "cold"), default="warm",
+                        help="model files are read once (warm) or evicted from the page cache (cold) "
+                             "before every measurement, for every tool alike (default: warm)")
     args = parser.parse_args(argv)
+    global PAGE_CACHE
+    PAGE_CACHE = args.page_cache
     groups = set(args.cases.split(","))
     try:
         import onnx_tool  # noqa: F401
     except ImportError:
         print("onnx-tool is not installed (pip install onnx-tool); its columns will say FAILED")
     print(f"machine: {machine()}")
+    print(f"page cache: {PAGE_CACHE} (every model file is {'evicted' if PAGE_CACHE == 'cold' else 'read once'} "
+          "before every measurement)")
     print("building models (cached after the first run) ...", flush=True)
     rows: list[Row] = []
     notes: list[str] = []

@@ -29,6 +29,28 @@ def test_compiled_formula_equals_the_fast_path_at_every_grid_point() -> None:
             assert (got["macs"], got["params"], got["weights"]) == (fast.macs, fast.params, fast.weights), (a, r)
 
 
+def test_rounding_is_printed_as_exact_integer_division() -> None:
+    """floor/ceiling with a rational factor become ``//``; the values match math.floor/ceil on Fractions."""
+    import math
+
+    import sympy
+
+    from archcost.report.sweep import _printer
+
+    r = sympy.Symbol("r", positive=True, integer=True)
+    a = sympy.Symbol("a", positive=True)
+    exprs = [sympy.ceiling(r / 2), sympy.floor((r - 1) / 3), sympy.ceiling(sympy.Rational(-5, 7) * r + 2),
+             sympy.floor(sympy.Rational(3, 4) * a * r), sympy.ceiling(sympy.ceiling(r / 2) / 2), sympy.floor(32 * a)]
+    function = sympy.lambdify([r, a], exprs, modules=[{"Fraction": Fraction, "_floor": math.floor,
+                                                       "_ceil": math.ceil}], printer=_printer())
+    for rv in (1, 2, 7, 100, 127, 231):
+        for av in (Fraction(1, 4), Fraction(3, 10), Fraction(7, 20), 1):
+            expected = [-(-rv // 2), (rv - 1) // 3, math.ceil(Fraction(-5, 7) * rv + 2),
+                        math.floor(Fraction(3, 4) * av * rv), math.ceil(Fraction(math.ceil(Fraction(rv, 2)), 2)),
+                        math.floor(32 * av)]
+            assert function(rv, av) == expected, (rv, av)
+
+
 def test_one_axis_sweep_of_another_spec_is_exact() -> None:
     result = sweep("resnet50", {"resolution": [160, 193, 224]})
     for (point, totals) in result.points:

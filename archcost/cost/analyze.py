@@ -78,24 +78,27 @@ def counts_as_parameter(dtype: str, size: Count, reader: tuple[str, str]) -> boo
 class _Scope:
     """Tensors defined in one graph or subgraph; lookups fall through to the enclosing scope."""
 
-    __slots__ = ("dtypes", "parent", "shapes", "sources", "uid", "values")
+    __slots__ = ("infos", "parent", "sources", "uid")
 
     def __init__(self, uid: int, parent: _Scope | None) -> None:
         self.uid = uid
         self.parent = parent
-        self.shapes: dict[str, Shape] = {}
-        self.values: dict[str, tuple[Count, ...] | None] = {}
-        self.dtypes: dict[str, str] = {}
+        #: What a reading rule sees of each tensor, built once when the tensor is defined.
+        self.infos: dict[str, InputInfo] = {}
         #: Stored tensors behind each stored or derived tensor.
         self.sources: dict[str, frozenset[_Source]] = {}
 
     def find(self, name: str) -> _Scope | None:
         scope: _Scope | None = self
         while scope is not None:
-            if name in scope.shapes:
+            if name in scope.infos:
                 return scope
             scope = scope.parent
         return None
+
+    def define(self, name: str, shape: Shape, dtype: str, value: tuple[Count, ...] | None) -> None:
+        """Define ``name``; call after :func:`_store` or setting its sources, which mark it stored."""
+        self.infos[name] = InputInfo(shape, dtype, name in self.sources, value)
 
 
 @dataclass
@@ -177,12 +180,10 @@ def analyze_graph(
     root = _Frame(graph, root_scope, list(graph.topological_nodes()), "")
     initializers: set[str] = set()
     for declared in graph.tensors.values():
-        root_scope.shapes[declared.name] = declared.shape
-        root_scope.values[declared.name] = declared.value
-        root_scope.dtypes[declared.name] = declared.dtype
         if declared.kind is TensorKind.INITIALIZER:
             initializers.add(declared.name)
             _store(walk, root_scope, declared.name, declared.shape, declared.dtype)
+        root_scope.define(declared.name, declared.shape, declared.dtype, declared.value)
 
     stack = [root]
     while stack:
@@ -200,8 +201,8 @@ def analyze_graph(
         else:
             frame.index += 1
 
-    shapes = dict(root_scope.shapes)
-    dtypes = dict(root_scope.dtypes)
+    shapes = {name: info.shape for name, info in root_scope.infos.items()}
+    dtypes = {name: info.dtype for name, info in root_scope.infos.items()}
     for name, (shape, dtype) in walk.stored_names.items():
         if name not in shapes:
             shapes[name] = shape
@@ -239,27 +240,33 @@ def _store(walk: _Walk, scope: _Scope, name: str, shape: Shape, dtype: str) -> N
 
 
 def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
-    """Analyze one node; returns a subgraph frame to walk first, or ``None`` when done."""
+    """Analyze one node; returns a subgraph frame to walk first, or ``None`` when done.
+
+    This runs once per node of the largest graphs, so it avoids per-node
+    generators and repeated lookups (issue 7's 100k-node benchmark).
+    """
     entry = find(node.op_type, node.domain)
-    qualified = frame.path + node.name
     if entry is None:
-        walk.unknown.setdefault((node.domain, node.op_type), []).append((qualified, node))
+        walk.unknown.setdefault((node.domain, node.op_type), []).append((frame.path + node.name, node))
         return None
     scope = frame.scope
+    local = scope.infos
     infos: list[InputInfo | None] = []
-    owners: list[_Scope | None] = []
+    stored_only = True
     for tensor in node.inputs:
         if not tensor:
             infos.append(None)
-            owners.append(None)
             continue
-        owner = scope if tensor in scope.shapes else scope.find(tensor)
-        if owner is None:
-            walk.uncosted.append(qualified)
-            return None
-        owners.append(owner)
-        infos.append(InputInfo(owner.shapes[tensor], owner.dtypes[tensor], tensor in owner.sources,
-                               owner.values[tensor]))
+        info = local.get(tensor)
+        if info is None:
+            owner = scope.find(tensor)
+            if owner is None:
+                walk.uncosted.append(frame.path + node.name)
+                return None
+            info = owner.infos[tensor]
+        infos.append(info)
+        if not info.is_initializer:
+            stored_only = False
     pending = frame.pending
     attrs: Mapping[str, Any] = node.attrs
     has_bodies = False
@@ -275,43 +282,46 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
         frame.pending = None
         if any(out is None for r in pending.results.values() for out in r.outputs):
             # A subgraph output depends on an op without a rule (listed as unknown).
-            walk.uncosted.append(qualified)
+            walk.uncosted.append(frame.path + node.name)
             return None
         attrs = {**node.attrs, **pending.results}
     try:
         result = apply_rule(entry, node.name, attrs, tuple(infos))
     except ArchcostError as err:
         raise err.located(node.source or f"node {node.name!r}") from None
-    if len(result.outputs) < len([o for o in node.outputs if o]):
+    outputs = result.outputs
+    if len(outputs) < len(node.outputs) and len(outputs) < len([o for o in node.outputs if o]):
         raise ShapeError(
             f"{node.op_type} node {node.name!r} declares {len(node.outputs)} outputs, "
-            f"but the operator produces {len(result.outputs)}",
+            f"but the operator produces {len(outputs)}",
             where=node.source,
         )
-    first_dtype = next((i.dtype for i in infos if i is not None), "float32")
+    is_constant = node.op_type == "Constant" and node.domain == ""
     derived: frozenset[_Source] | None = None
-    if node.op_type == "Constant" and node.domain == "":
-        pass
-    elif infos and not has_bodies and all(i is None or i.is_initializer for i in infos):
+    if not is_constant and infos and stored_only and not has_bodies:
         derived = frozenset().union(*(
-            owner.sources[t] for index, (t, owner) in enumerate(zip(node.inputs, owners, strict=True))
-            if owner is not None and entry.role(index) != "const"))
+            _sources(scope, t) for index, t in enumerate(node.inputs) if t and entry.role(index) != "const"))
+    values = result.values
+    dtypes = result.dtypes
+    first_dtype = "float32"  # outputs without a dtype from the rule take the first input's
+    if not dtypes:
+        for info in infos:
+            if info is not None:
+                first_dtype = info.dtype
+                break
     for i, out in enumerate(node.outputs):
         if not out:
             continue
-        scope.shapes[out] = result.outputs[i]
-        scope.values[out] = result.values[i] if i < len(result.values) else None
-        dtype = result.dtypes[i] if result.dtypes else first_dtype
-        scope.dtypes[out] = dtype
-        if node.op_type == "Constant" and node.domain == "":
-            _store(walk, scope, out, result.outputs[i], dtype)
+        dtype = dtypes[i] if dtypes else first_dtype
+        if is_constant:
+            _store(walk, scope, out, outputs[i], dtype)
         elif derived:
             scope.sources[out] = derived
+        scope.define(out, outputs[i], dtype, values[i] if i < len(values) else None)
 
     params: dict[str, Count] = dict(pending.params) if pending is not None else {}
     param_shapes: list[Shape] = []
     activations: list[Shape] = []
-    reader = (node.domain, node.op_type)
     for index, info in enumerate(infos):
         if info is None:
             continue
@@ -321,9 +331,8 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
         role = entry.role(index)
         if role not in PARAM_ROLES:
             continue
-        owner = owners[index]
-        assert owner is not None  # resolved above
-        for key in sorted(owner.sources[node.inputs[index]]):
+        reader = (node.domain, node.op_type)
+        for key in sorted(_sources(scope, node.inputs[index])):
             shape, dtype = walk.source_info[key]
             verdict = walk.verdicts.get((key, reader))
             if verdict is None:
@@ -368,6 +377,13 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
     return None
 
 
+def _sources(scope: _Scope, tensor: str) -> frozenset[_Source]:
+    """The stored tensors behind ``tensor``, a stored or derived tensor visible in ``scope``."""
+    owner = scope if tensor in scope.infos else scope.find(tensor)
+    assert owner is not None  # the walk resolved every input before asking
+    return owner.sources[tensor]
+
+
 def _start_bodies(walk: _Walk, frame: _Frame, node: OpNode, entry: OpEntry,
                   infos: tuple[InputInfo | None, ...], bodies: Mapping[str, Any]) -> _Frame:
     """Bind the subgraphs' inputs and return the frame of the first one."""
@@ -391,14 +407,10 @@ def _body_frame(walk: _Walk, parent: _Frame, pending: _Pending, index: int) -> _
     scope = walk.new_scope(parent.scope)
     for declared in body.graph.tensors.values():
         if declared.kind is TensorKind.INITIALIZER:
-            scope.shapes[declared.name] = declared.shape
-            scope.values[declared.name] = declared.value
-            scope.dtypes[declared.name] = declared.dtype
             _store(walk, scope, declared.name, declared.shape, declared.dtype)
+            scope.define(declared.name, declared.shape, declared.dtype, declared.value)
     for name, info in zip(body.formal_inputs, bound, strict=True):
-        scope.shapes[name] = info.shape
-        scope.values[name] = info.value
-        scope.dtypes[name] = info.dtype
+        scope.define(name, info.shape, info.dtype, info.value)
     selected = parent.selected and _selected(walk, pending, key)
     return _Frame(body.graph, scope, list(body.graph.topological_nodes()),
                   f"{parent.path}{node.name}/{key}/", key, selected=selected)
@@ -426,9 +438,10 @@ def _deliver(walk: _Walk, child: _Frame, parent: _Frame) -> _Frame | None:
     values: list[tuple[Count, ...] | None] = []
     for out in body.outputs:
         owner = child.scope.find(out)
-        shapes.append(owner.shapes[out] if owner else None)
-        dtypes.append(owner.dtypes[out] if owner else "float32")
-        values.append(owner.values[out] if owner else None)
+        info = owner.infos[out] if owner else None
+        shapes.append(info.shape if info else None)
+        dtypes.append(info.dtype if info else "float32")
+        values.append(info.value if info else None)
     cost = walk.convention.count(child.terms)
     pending.results[key] = BodyResult(body.name, tuple(shapes), tuple(dtypes), tuple(values),
                                       dict(child.terms), cost, selected=child.selected)

@@ -37,6 +37,8 @@ _ONNX_DOMAINS = ("", "ai.onnx")
 #: protobuf bytes (archcost.frontends.onnx_wire); ``onnx`` is ``onnx.load``, the reference.
 READERS = ("wire", "onnx")
 DEFAULT_READER = "wire"
+#: Largest float tensor whose contents are decoded (one scale per axis of a rank-8 tensor).
+MAX_FLOAT_VALUE_ELEMENTS = 8
 
 
 #: The deepest nesting of subgraphs (an If inside a Loop inside ...) archcost reads.
@@ -144,10 +146,11 @@ def load_onnx_graph(
         shape, dtype = _input_type(value_info, where, bound)
         builder.add_tensor(Tensor(value_info.name, shape, TensorKind.INPUT, dtype), where=where)
     bodies = build_bodies(model.graph, display)
-    used: set[str] = set()
+    read_node = _NodeReader(display, bodies)
     for index, node in enumerate(model.graph.node):
-        builder.add_node(_op_node(node, index, display, used, bodies, ()))
-    _check_outer_names(builder, display)
+        builder.add_node(read_node(node, index))
+    if bodies:
+        _check_outer_names(builder, display)
     builder.outputs.extend(o.name for o in model.graph.output if o.name)
     if not builder.outputs:
         raise GraphError("the graph declares no outputs", where=display)
@@ -206,11 +209,24 @@ def check_external_data(model: Any, path: Path, display: str) -> None:
 
 
 def _small_values(tensor: Any, shape: tuple[int, ...], dtype: str) -> tuple[Any, ...] | None:
-    """The contents of a small inline tensor: ints, or exact Fractions for floats."""
+    """The contents of a small inline tensor: ints, or exact Fractions for floats.
+
+    Integer tensors of up to ``MAX_VALUE_ELEMENTS`` elements are decoded (shape
+    vectors, axes, pads, indices). Float tensors are decoded only up to
+    :data:`MAX_FLOAT_VALUE_ELEMENTS`: floats reach shape inference only as
+    per-axis scales (Resize, Upsample) or scalars (Range bounds, a fill value),
+    while every larger float tensor is a bias or a norm vector, and turning
+    thousands of those into Fractions was a tenth of a large model's load time.
+    """
     if tensor.data_location == DATA_LOCATION_EXTERNAL:
         return None
-    if (any(d < 0 for d in shape) or math.prod(shape) > MAX_VALUE_ELEMENTS
-            or not (is_integer(dtype) or dtype in FLOAT_DTYPES)):
+    if any(d < 0 for d in shape):
+        return None
+    size = math.prod(shape)
+    if is_integer(dtype):
+        if size > MAX_VALUE_ELEMENTS:
+            return None
+    elif dtype not in FLOAT_DTYPES or size > MAX_FLOAT_VALUE_ELEMENTS:
         return None
     try:
         # The wire reader decodes the few bytes it kept itself, exactly as to_array would.
@@ -219,8 +235,7 @@ def _small_values(tensor: Any, shape: tuple[int, ...], dtype: str) -> tuple[Any,
         return None
     if is_integer(dtype):
         return tuple(map(int, flat))
-    # Biases and norm vectors of up to MAX_VALUE_ELEMENTS floats pass through here,
-    # so the loop stays in comprehensions; every element is a Python float.
+    # Every element is a Python float.
     if not all(map(math.isfinite, flat)):
         return None
     return tuple([int(v) if v.is_integer() else Fraction(v) for v in flat])
@@ -241,8 +256,8 @@ def const_tensor(tensor: Any) -> ConstTensor:
 
 
 def _initializer(init: Any, where: str) -> Tensor:
-    shape = tuple(int(d) for d in init.dims)
-    if any(d < 0 for d in shape):
+    shape = tuple(map(int, init.dims))
+    if shape and min(shape) < 0:
         raise ModelFormatError(f"initializer {init.name!r} has negative dims {list(shape)}", where=where)
     if not init.name:
         raise ModelFormatError("an initializer has no name", where=where)
@@ -353,23 +368,47 @@ def _attribute(attr: Any, body: Any = None) -> Any:
     return OpaqueAttr(kind(attr.type).name)
 
 
-def _op_node(node: Any, index: int, display: str, used: set[str],
-             bodies: Mapping[_Path, Any] | None = None, path: _Path = ()) -> OpNode:
-    name = node.name or f"{node.op_type}_{index}"
-    if name in used:
-        name = f"{name}_{index}"
-    used.add(name)
-    built = bodies or {}
-    attrs = {a.name: _attribute(a, built.get((*path, (index, a.name)))) for a in node.attribute}
-    domain = "" if node.domain in _ONNX_DOMAINS else node.domain
-    outputs = tuple(node.output)
-    if (domain == "" and node.op_type == "Split" and "split" not in attrs
-            and "num_outputs" not in attrs and (len(node.input) < 2 or not node.input[1])):
-        # Opsets 2-17 split evenly into as many parts as the node has outputs; the
-        # rule reads that count from ``num_outputs`` (opset 18's spelling).
-        attrs["num_outputs"] = len(outputs)
-    return OpNode(name, node.op_type, tuple(node.input), outputs, attrs, domain,
-                  source=f"{_where(display, path)}:node {index}")
+class _NodeReader:
+    """Turns the NodeProtos of one graph or subgraph into :class:`OpNode` objects.
+
+    Attribute values are converted once per AttributeProto object: the wire reader
+    hands every node with the same small attribute (``kernel_shape: [3, 3]``) the same
+    object. A list value is copied per node, so no two nodes share a mutable value.
+    """
+
+    def __init__(self, display: str, bodies: Mapping[_Path, Any] | None = None, path: _Path = ()) -> None:
+        self.bodies = bodies or {}
+        self.path = path
+        self.where = f"{_where(display, path)}:node "
+        self.used: set[str] = set()
+        self.converted: dict[int, tuple[Any, Any]] = {}
+
+    def value(self, attr: Any, index: int) -> Any:
+        if self.bodies:
+            body = self.bodies.get((*self.path, (index, attr.name)))
+            if body is not None:
+                return _attribute(attr, body)
+        known = self.converted.get(id(attr))
+        if known is None or known[0] is not attr:
+            known = self.converted[id(attr)] = (attr, _attribute(attr))
+        value = known[1]
+        return list(value) if type(value) is list else value
+
+    def __call__(self, node: Any, index: int) -> OpNode:
+        name = node.name or f"{node.op_type}_{index}"
+        if name in self.used:
+            name = f"{name}_{index}"
+        self.used.add(name)
+        attrs = {a.name: self.value(a, index) for a in node.attribute}
+        domain = "" if node.domain in _ONNX_DOMAINS else node.domain
+        outputs = tuple(node.output)
+        if (domain == "" and node.op_type == "Split" and "split" not in attrs
+                and "num_outputs" not in attrs and (len(node.input) < 2 or not node.input[1])):
+            # Opsets 2-17 split evenly into as many parts as the node has outputs; the
+            # rule reads that count from ``num_outputs`` (opset 18's spelling).
+            attrs["num_outputs"] = len(outputs)
+        return OpNode(name, node.op_type, tuple(node.input), outputs, attrs, domain,
+                      source=f"{self.where}{index}")
 
 
 # --- subgraphs ----------------------------------------------------------------------------
@@ -437,8 +476,8 @@ def _body(graph: Any, path: _Path, display: str, bodies: Mapping[_Path, Any]) ->
         formal_dtypes.append(dtype)
         builder.add_tensor(Tensor(name, (), TensorKind.INPUT, dtype), where=where)
         local.add(name)
-    used: set[str] = set()
-    nodes = [_op_node(node, index, display, used, bodies, path) for index, node in enumerate(graph.node)]
+    read_node = _NodeReader(display, bodies, path)
+    nodes = [read_node(node, index) for index, node in enumerate(graph.node)]
     for node in nodes:
         local.update(o for o in node.outputs if o)
     reads: dict[str, None] = {}

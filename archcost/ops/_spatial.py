@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from archcost.numeric import Count, ceil_div, decide
+from archcost.numeric import Count, any_below, ceil_div, decide
 from archcost.ops.registry import OpView
 
 _AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
@@ -30,12 +30,10 @@ def spatial_attrs(
     if len(pads) != 2 * spatial_rank:
         raise view.fail(f"pads must have {2 * spatial_rank} entries, got {pads}")
     for name, values in (("kernel", kernel), ("strides", strides), ("dilations", dilations)):
-        for v in values:
-            if decide(v < 1) is True:
-                raise view.fail(f"{name} must be positive, got {list(values)}")
-    for p in pads:
-        if decide(p < 0) is True:
-            raise view.fail(f"pads must not be negative, got {pads}")
+        if any_below(values, 1):
+            raise view.fail(f"{name} must be positive, got {list(values)}")
+    if any_below(pads, 0):
+        raise view.fail(f"pads must not be negative, got {pads}")
     return strides, dilations, pads, auto_pad
 
 

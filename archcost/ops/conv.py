@@ -7,15 +7,16 @@ channels, D_F output feature-map size; g groups, B batch.
 from __future__ import annotations
 
 from archcost.categories import Category
-from archcost.numeric import Count, decide, prod
+from archcost.numeric import Count, any_below, decide, prod
 from archcost.ops._spatial import output_size, spatial_attrs
 from archcost.ops.registry import OpResult, OpView, register
 
 
 def conv_category(group: Count, in_channels: Count, per_group: Count, kernel: list[Count]) -> Category:
     """Classify a convolution: pointwise, depthwise, full k×k or grouped."""
-    pointwise = all(decide(k == 1) for k in kernel)
-    if decide(group == 1):
+    # SymPy's == is structural and returns a bool, as int's does: no decide() needed.
+    pointwise = all(k == 1 for k in kernel)
+    if group == 1:
         return Category.CONV_1X1 if pointwise else Category.FULL_CONV
     if decide(group == in_channels) and decide(per_group == 1):
         return Category.DEPTHWISE
@@ -38,7 +39,7 @@ def conv(view: OpView) -> OpResult:
     batch, in_channels, spatial = x.shape[0], x.shape[1], x.shape[2:]
     out_channels, per_group = w.shape[0], w.shape[1]
     kernel = list(view.attr("kernel_shape") or w.shape[2:])
-    if [decide(a == b) for a, b in zip(kernel, w.shape[2:], strict=False)].count(False):
+    if any(a != b for a, b in zip(kernel, w.shape[2:], strict=False)):
         raise view.fail(f"kernel_shape {kernel} disagrees with weight shape {list(w.shape)}")
     group = view.attr("group")
     if decide(group < 1) is True:
@@ -56,9 +57,8 @@ def conv(view: OpView) -> OpResult:
         output_size(spatial[i], kernel[i], strides[i], dilations[i], pads[i], pads[rank + i], auto_pad)
         for i in range(rank)
     ]
-    for size in out_spatial:
-        if decide(size < 1) is True:
-            raise view.fail(f"output spatial size {out_spatial} is empty for input {list(x.shape)}")
+    if any_below(out_spatial, 1):
+        raise view.fail(f"output spatial size {out_spatial} is empty for input {list(x.shape)}")
     positions = batch * prod(out_spatial)
     terms = {"mac": positions * out_channels * per_group * prod(kernel)}
     if b is not None:

@@ -18,6 +18,8 @@ Shape = tuple[Count, ...]
 
 def broadcast(view: OpView, *shapes: Shape) -> Shape:
     """NumPy broadcasting of ``shapes``; symbolic dims that may differ are assumed equal."""
+    if shapes and all(shape == shapes[0] for shape in shapes):
+        return tuple(shapes[0])  # the common case, and equal shapes broadcast to themselves
     rank = max((len(s) for s in shapes), default=0)
     result: list[Count] = []
     for axis in range(rank):
@@ -44,8 +46,10 @@ def fold(view: OpView, out: Shape, fn: Callable[[Count, Count], Count]) -> tuple
     anything else, or an undecidable symbolic comparison, gives ``None``.
     """
     a, b = view.input(0), view.input(1)
+    if a.value is None or b.value is None:
+        return None
     size = prod(out)
-    if a.value is None or b.value is None or not isinstance(size, int):
+    if not isinstance(size, int):
         return None
     if not (is_integer(a.dtype) and is_integer(b.dtype)):
         return None

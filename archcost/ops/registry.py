@@ -17,9 +17,9 @@ checks them against the ONNX operator schemas.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from archcost.categories import Category
 from archcost.errors import LimitError, ShapeError, UnknownOpError
@@ -37,8 +37,12 @@ MAX_SYMBOLIC_DEPTH = 64
 OTHER_ROLES = ("x", "const")
 
 
-@dataclass(frozen=True)
-class InputInfo:
+# InputInfo, OpView and OpResult are immutable NamedTuples rather than frozen
+# dataclasses: the walk makes several per node, and a frozen dataclass costs three
+# to five times as much to construct (one object.__setattr__ per field).
+
+
+class InputInfo(NamedTuple):
     """What a rule may know about one input tensor."""
 
     shape: Shape
@@ -49,15 +53,17 @@ class InputInfo:
     value: tuple[Count, ...] | None = None
 
 
-@dataclass(frozen=True)
-class OpView:
+_NO_DEFAULTS: Mapping[str, Any] = MappingProxyType({})
+
+
+class OpView(NamedTuple):
     """A read-only view of one node, handed to its rule."""
 
     name: str
     op_type: str
     attrs: Mapping[str, Any]
     inputs: tuple[InputInfo | None, ...]
-    defaults: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = _NO_DEFAULTS
 
     def attr(self, key: str, default: Any = None) -> Any:
         """The attribute ``key``: the node's, else the registry default, else ``default``."""
@@ -82,12 +88,11 @@ class OpView:
         return ShapeError(f"{self.op_type} node {self.name!r}: {problem}")
 
 
-@dataclass(frozen=True)
-class OpResult:
+class OpResult(NamedTuple):
     """What a rule returns: shapes, named cost terms and the node's category."""
 
     outputs: tuple[Shape, ...]
-    terms: Mapping[str, Count] = field(default_factory=dict)
+    terms: Mapping[str, Count] = MappingProxyType({})
     category: Category = Category.OTHER
     #: Statically known contents of small integer outputs (shape arithmetic).
     values: tuple[tuple[Count, ...] | None, ...] = ()
@@ -181,6 +186,8 @@ def apply_rule(
         raise ShapeError(f"{entry.op_type} node {name!r}: cannot infer its output ({err})") from err
     for shape in result.outputs:
         for dim in shape:
+            if type(dim) is int and dim >= 0:
+                continue  # the fast path's every dim: checked without a call
             # A constant from the file (a length of 0.5, a size of -3) can reach a rule's
             # arithmetic; such a dim must stop here, not flow on as a count.
             if isinstance(dim, (bool, float)) or (is_concrete(dim) and (not isinstance(dim, int) or dim < 0)):
@@ -189,8 +196,11 @@ def apply_rule(
             if not is_concrete(dim) and _depth(dim) > MAX_SYMBOLIC_DEPTH:
                 raise _too_deep(entry, name)
     for values in result.values:
-        if values is not None and any(not is_concrete(v) and _depth(v) > MAX_SYMBOLIC_DEPTH for v in values):
-            raise _too_deep(entry, name)
+        if values is None:
+            continue
+        for v in values:
+            if type(v) is not int and not is_concrete(v) and _depth(v) > MAX_SYMBOLIC_DEPTH:
+                raise _too_deep(entry, name)
     return result
 
 

@@ -85,10 +85,30 @@ def _printer() -> Any:
             raise ValueError(f"float coefficient {expr} in a count formula")
 
         def _print_floor(self, expr: Any) -> str:
-            return f"_floor({self._print(expr.args[0])})"
+            quotient = self._integer_quotient(expr.args[0])
+            return quotient if quotient else f"_floor({self._print(expr.args[0])})"
 
         def _print_ceiling(self, expr: Any) -> str:
-            return f"_ceil({self._print(expr.args[0])})"
+            quotient = self._integer_quotient(-expr.args[0])
+            return f"(-{quotient})" if quotient else f"_ceil({self._print(expr.args[0])})"
+
+        def _integer_quotient(self, arg: Any) -> str | None:
+            """``floor(p/q · rest)`` as ``(p·rest) // q``: exact, and int-only when ``rest`` is an int.
+
+            ``p/q`` is the rational content SymPy factors out (``(r - 1)/2`` → ``1/2 · (r - 1)``).
+
+            ``ceiling(x)`` is ``-floor(-x)``. On Fractions ``//`` is floor division too.
+            """
+            coeff, rest = arg.as_content_primitive()
+            if not coeff.is_Rational:
+                return None
+            if rest.is_Symbol:
+                # floor(p/q · s) for a swept value s = n/d (an int has d = 1): int-only arithmetic.
+                name = self._print(rest)
+                return f"(({coeff.p}*{name}.numerator)//({coeff.q}*{name}.denominator))"
+            if coeff.is_Integer:
+                return None
+            return f"(({coeff.p}*({self._print(rest)}))//{coeff.q})"
 
     return ExactPrinter
 
@@ -104,13 +124,16 @@ class Compiled:
 
     def __call__(self, *values: Scalar) -> dict[str, int]:
         """The exact totals at one point."""
-        raw = self.function(*(Fraction(v) for v in values))
+        # Ints stay ints (a resolution), so the code runs in integer arithmetic wherever it can.
+        raw = self.function(*(v if type(v) is int else Fraction(v) for v in values))
         out = {}
         for name, value in zip(QUANTITIES, raw, strict=False):
-            value = Fraction(value)
-            if value.denominator != 1:
-                raise ValueError(f"{self.model}: {name} is not a whole number at {values}: {value}")
-            out[name] = value.numerator
+            if type(value) is not int:
+                value = Fraction(value)
+                if value.denominator != 1:
+                    raise ValueError(f"{self.model}: {name} is not a whole number at {values}: {value}")
+                value = value.numerator
+            out[name] = value
         return out
 
 
