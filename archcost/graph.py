@@ -75,6 +75,20 @@ class OpNode:
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
 
+    @classmethod
+    def adopt(cls, name: str, op_type: str, inputs: tuple[str, ...], outputs: tuple[str, ...],
+              attrs: dict[str, Any], domain: str, source: str | None) -> OpNode:
+        """An OpNode that takes ownership of ``attrs`` (a dict no one else holds).
+
+        The same node as the constructor gives, without copying ``attrs`` or setting
+        each field through ``object.__setattr__``: front ends build one per node of
+        graphs with 100k nodes.
+        """
+        node = object.__new__(cls)
+        node.__dict__.update(name=name, op_type=op_type, inputs=inputs, outputs=outputs,
+                             attrs=MappingProxyType(attrs), domain=domain, source=source)
+        return node
+
 
 class Graph:
     """A validated, immutable DAG of operators. Build one with :class:`GraphBuilder`."""

@@ -152,3 +152,18 @@ def test_cli_set(sets: list[str], macs: int) -> None:
     result = run_cli("analyze", "mobilenet_v1", "--format", "json", *sets)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["totals"]["macs"] == macs
+
+
+def test_walk_rows_are_complete_frozen_layer_rows() -> None:
+    """The walk builds rows without LayerRow.__init__ (for speed); they must be the same rows."""
+    import dataclasses
+
+    from archcost.cost.report import LayerRow
+
+    for row in archcost.analyze("mobilenet_v1").layers:
+        assert type(row) is LayerRow
+        fields = {f.name: getattr(row, f.name) for f in dataclasses.fields(LayerRow)}  # each one is set
+        assert set(vars(row)) == set(fields)
+        assert row == LayerRow(**fields)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            row.name = "changed"  # type: ignore[misc]

@@ -267,3 +267,23 @@ def test_analyze_never_reads_external_data(tmp_path: Path, monkeypatch: pytest.M
     assert report.totals.params_by_kind["weight"] == 108  # from the dims alone
     assert not [f for f in opened if "weights.bin" in f]
     assert not (tmp_path / "weights.bin").exists()
+
+
+def test_nodes_read_from_onnx_equal_constructed_op_nodes(mobilenet_onnx: Path) -> None:
+    """The front end builds nodes with OpNode.adopt (for speed); they must be ordinary frozen OpNodes."""
+    import dataclasses
+    from types import MappingProxyType
+
+    from archcost.frontends.onnx import load_onnx_graph
+    from archcost.graph import OpNode
+
+    graph, _ = load_onnx_graph(mobilenet_onnx, "m.onnx", bindings={}, symbols=())
+    nodes = list(graph.topological_nodes())
+    assert nodes
+    for op in nodes:
+        fields = {f.name: getattr(op, f.name) for f in dataclasses.fields(OpNode)}
+        assert set(vars(op)) == set(fields)
+        assert type(op.attrs) is MappingProxyType
+        assert op == OpNode(**fields)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            op.name = "changed"  # type: ignore[misc]

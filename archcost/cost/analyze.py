@@ -317,7 +317,7 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
             _store(walk, scope, out, outputs[i], dtype)
         elif derived:
             scope.sources[out] = derived
-        scope.define(out, outputs[i], dtype, values[i] if i < len(values) else None)
+        local[out] = InputInfo(outputs[i], dtype, out in scope.sources, values[i] if i < len(values) else None)
 
     params: dict[str, Count] = dict(pending.params) if pending is not None else {}
     param_shapes: list[Shape] = []
@@ -332,7 +332,8 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
         if role not in PARAM_ROLES:
             continue
         reader = (node.domain, node.op_type)
-        for key in sorted(_sources(scope, node.inputs[index])):
+        sources = _sources(scope, node.inputs[index])
+        for key in sources if len(sources) == 1 else sorted(sources):
             shape, dtype = walk.source_info[key]
             verdict = walk.verdicts.get((key, reader))
             if verdict is None:
@@ -359,7 +360,7 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
     walk.total_cost = walk.total_cost + cost
     walk.total_macs = walk.total_macs + result.terms.get("mac", 0)
     walk.rows.append(
-        LayerRow(
+        _row(
             name=node.name,
             op_type=node.op_type,
             category=result.category,
@@ -375,6 +376,18 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
         )
     )
     return None
+
+
+def _row(**fields: Any) -> LayerRow:
+    """A :class:`LayerRow` built without the frozen dataclass's ``__init__``.
+
+    That ``__init__`` sets each of the 13 fields through ``object.__setattr__``, a
+    third of the walk's own time per node on the largest graphs. The row is as
+    frozen as any other; every field is given here, which a test checks.
+    """
+    row = object.__new__(LayerRow)
+    row.__dict__.update(fields)
+    return row
 
 
 def _sources(scope: _Scope, tensor: str) -> frozenset[_Source]:

@@ -407,8 +407,7 @@ class _NodeReader:
             # Opsets 2-17 split evenly into as many parts as the node has outputs; the
             # rule reads that count from ``num_outputs`` (opset 18's spelling).
             attrs["num_outputs"] = len(outputs)
-        return OpNode(name, node.op_type, tuple(node.input), outputs, attrs, domain,
-                      source=f"{self.where}{index}")
+        return OpNode.adopt(name, node.op_type, tuple(node.input), outputs, attrs, domain, f"{self.where}{index}")
 
 
 # --- subgraphs ----------------------------------------------------------------------------

@@ -18,10 +18,10 @@ What is decoded
   most ``MAX_VALUE_ELEMENTS`` elements (typed fields). That is enough for every
   tensor :func:`archcost.frontends.onnx._small_values` can accept: it takes
   integer tensors of at most ``MAX_VALUE_ELEMENTS`` (1024) elements and float
-  tensors of at most ``MAX_FLOAT_VALUE_ELEMENTS`` (8), at most 8 bytes an element. :meth:`TensorProto.flat_values` then decodes
-  those bytes exactly as ``onnx.numpy_helper.to_array(t).reshape(-1).tolist()``
-  would, and raises :class:`ValueError` where that call raises, so both readers
-  give the same values.
+  tensors of at most ``MAX_FLOAT_VALUE_ELEMENTS`` (8), at most 8 bytes an element.
+  :meth:`TensorProto.flat_values` then decodes those bytes exactly as
+  ``onnx.numpy_helper.to_array(t).reshape(-1).tolist()`` would, and raises
+  :class:`ValueError` where that call raises, so both readers give the same values.
 
 The returned objects mimic the part of the ``onnx`` protobuf API the graph
 builder uses: the same field names, repeated fields as sequences, unset
@@ -876,46 +876,50 @@ def _shared_attribute(buf: Any, pos: int, end: int, depth: int) -> AttributeProt
 
 
 def _node(buf: Any, pos: int, end: int, depth: int) -> NodeProto:
-    # The hot loop of a large graph: one-byte tags and lengths are read inline.
+    # The hot loop of a large graph: one-byte tags and lengths are read and strings
+    # decoded inline (a UnicodeDecodeError anywhere is one WireError below).
     _check_depth(depth)
     node = NodeProto()
     d = node.__dict__
     inputs: list[str] = []
     outputs: list[str] = []
     attributes: list[AttributeProto] = []
-    while pos < end:
-        key = buf[pos]
-        pos += 1
-        if key >= 0x80:
-            key, pos = _varint(buf, pos - 1)
-        if key & 7 == 2 and key < 128:
-            n = buf[pos]
+    try:
+        while pos < end:
+            key = buf[pos]
             pos += 1
-            if n >= 0x80:
-                n, pos = _varint(buf, pos - 1)
-            s = pos
-            pos += n
-            if pos > end:
-                raise WireError("a length-delimited field runs past the end of its message")
-            if key == 10:
-                inputs.append(_text(buf, s, pos))
-            elif key == 18:
-                outputs.append(_text(buf, s, pos))
-            elif key == 42:
-                attributes.append(_shared_attribute(buf, s, pos, depth + 1))
-            elif key == 26:
-                d["name"] = _text(buf, s, pos)
-            elif key == 34:
-                d["op_type"] = _text(buf, s, pos)
-            elif key == 58:
-                d["domain"] = _text(buf, s, pos)
-            elif key == 66:
-                d["overload"] = _text(buf, s, pos)
-            elif key == 50:
-                d["doc_string"] = _text(buf, s, pos)
-            # other length-delimited fields (metadata, device configurations) are skipped
-        else:
-            pos = _skip(buf, pos, end, key)
+            if key >= 0x80:
+                key, pos = _varint(buf, pos - 1)
+            if key & 7 == 2 and key < 128:
+                n = buf[pos]
+                pos += 1
+                if n >= 0x80:
+                    n, pos = _varint(buf, pos - 1)
+                s = pos
+                pos += n
+                if pos > end:
+                    raise WireError("a length-delimited field runs past the end of its message")
+                if key == 10:
+                    inputs.append(str(buf[s:pos], "utf-8"))
+                elif key == 18:
+                    outputs.append(str(buf[s:pos], "utf-8"))
+                elif key == 42:
+                    attributes.append(_shared_attribute(buf, s, pos, depth + 1))
+                elif key == 26:
+                    d["name"] = str(buf[s:pos], "utf-8")
+                elif key == 34:
+                    d["op_type"] = str(buf[s:pos], "utf-8")
+                elif key == 58:
+                    d["domain"] = str(buf[s:pos], "utf-8")
+                elif key == 66:
+                    d["overload"] = str(buf[s:pos], "utf-8")
+                elif key == 50:
+                    d["doc_string"] = str(buf[s:pos], "utf-8")
+                # other length-delimited fields (metadata, device configurations) are skipped
+            else:
+                pos = _skip(buf, pos, end, key)
+    except UnicodeDecodeError:
+        raise WireError("a string field is not valid UTF-8") from None
     _check_end(pos, end)
     if inputs:
         d["input"] = inputs
