@@ -100,19 +100,18 @@ class Graph:
         tensors: Mapping[str, Tensor],
         inputs: tuple[str, ...],
         outputs: tuple[str, ...],
-        order: tuple[str, ...],
+        ops: tuple[OpNode, ...],
     ) -> None:
         self.name = name
         self.dag = dag
         self.tensors: Mapping[str, Tensor] = MappingProxyType(dict(tensors))
         self.inputs = inputs
         self.outputs = outputs
-        self._order = order
-        nodes = dag.nodes
-        self._ops: tuple[OpNode, ...] = tuple(nodes[name]["op"] for name in order)
+        #: Every operator, in topological order (the nodes of ``dag``, kept in order for the walk).
+        self._ops = ops
 
     def __len__(self) -> int:
-        return len(self._order)
+        return len(self._ops)
 
     def node(self, name: str) -> OpNode:
         """The operator named ``name``."""
@@ -196,7 +195,10 @@ class GraphBuilder:
                 else:
                     edge.append(tensor)
         dag = nx.DiGraph()
-        dag.add_nodes_from((node.name, {"op": node}) for node in self.nodes)
+        # Names first, then the attribute: ``(name, {"op": node})`` pairs make networkx try to
+        # hash each pair and recover from the TypeError, which costs more than this.
+        dag.add_nodes_from(index)
+        nx.set_node_attributes(dag, {node.name: node for node in self.nodes}, "op")
         dag.add_edges_from((p, c, {"tensors": t}) for (p, c), t in edges.items())
         for out in self.outputs:
             if not self.is_defined(out):
@@ -206,14 +208,13 @@ class GraphBuilder:
                 # Every producer comes before its consumers (ONNX requires this), so the
                 # order the nodes were added in already is the lexicographically
                 # smallest topological order the sort below would return.
-                order = tuple(node.name for node in self.nodes)
+                ops = tuple(self.nodes)
             else:
-                order = tuple(nx.lexicographical_topological_sort(dag, key=index.__getitem__))
+                ops = tuple(self.nodes[index[name]]
+                            for name in nx.lexicographical_topological_sort(dag, key=index.__getitem__))
         except nx.NetworkXUnfeasible:
             cycle = nx.find_cycle(dag)
             names = " -> ".join(edge[0] for edge in cycle) + f" -> {cycle[0][0]}"
             first = self.nodes[min(index[edge[0]] for edge in cycle)]
             raise GraphError(f"the graph has a cycle: {names}", where=first.source) from None
-        return Graph(
-            self.name, dag, self.tensors, tuple(self.inputs), tuple(self.outputs), order
-        )
+        return Graph(self.name, dag, self.tensors, tuple(self.inputs), tuple(self.outputs), ops)

@@ -575,3 +575,59 @@ def test_nesting_limit_is_protobuf_s(levels: int, extra: int) -> None:
     except WireError:
         assert not accepted
     assert accepted == ((levels, extra) < (32, 3))  # the boundary itself, so the probe can fail
+
+
+class _AdviceLog:
+    """Stands in for the mmap: records each MADV_WILLNEED request."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.requests: list[tuple[int, int]] = []
+
+    def __len__(self) -> int:
+        return self.size
+
+    def madvise(self, option: int, start: int, length: int) -> None:
+        import mmap
+
+        assert option == mmap.MADV_WILLNEED
+        assert start % mmap.PAGESIZE == 0 and length > 0 and start + length <= self.size
+        self.requests.append((start, length))
+
+
+def _walk_fields(ahead: Any, positions: list[int]) -> None:
+    """Drive a readahead the way the graph loop does: call it only when the returned mark is reached."""
+    at = positions[0]
+    for pos in positions:
+        if pos >= at:
+            at = ahead.advance(pos)
+
+
+@pytest.mark.skipif(not hasattr(__import__("mmap"), "MADV_WILLNEED"), reason="no madvise on this platform")
+def test_readahead_requests_dense_stretches_ahead_and_skips_sparse_ones() -> None:
+    from archcost.frontends.onnx_wire import _Readahead
+
+    mb = 1 << 20
+    # Dense: a field every 100 bytes through 3 MB. The file is requested contiguously from
+    # the start, always at least up to where the parser is, and never past the end.
+    log = _AdviceLog(64 * mb)
+    _walk_fields(_Readahead(log, 0), list(range(0, 3 * mb, 100)))  # type: ignore[arg-type]
+    starts = [s for s, _ in log.requests]
+    assert starts[0] == 0 and starts == sorted(starts)
+    assert all(a + length == b for (a, length), b in zip(log.requests, starts[1:], strict=False))
+    covered = log.requests[-1][0] + log.requests[-1][1]
+    assert 3 * mb <= covered <= 3 * mb + _Readahead.LEAD + _Readahead.CHUNK
+
+    # Sparse: one header every 50 MB (VGG-16's weights). After the first stretch, nothing more
+    # is requested, so the skipped payloads are never read.
+    log = _AdviceLog(400 * mb)
+    _walk_fields(_Readahead(log, 0), [0, 200] + [k * 50 * mb + 300 for k in range(1, 8)])  # type: ignore[arg-type]
+    assert sum(length for _, length in log.requests) <= _Readahead.LEAD
+
+    # Dense again after a jump: requesting resumes near the new position, not from the start.
+    log = _AdviceLog(400 * mb)
+    positions = [0, 100, 100 * mb, *range(100 * mb + 100, 102 * mb, 100)]
+    _walk_fields(_Readahead(log, 0), positions)  # type: ignore[arg-type]
+    later = [s for s, _ in log.requests if s >= 100 * mb]
+    assert later and later[0] <= 100 * mb + 2 * _Readahead.PROBE
+    assert not [s for s, _ in log.requests if _Readahead.LEAD < s < 100 * mb]

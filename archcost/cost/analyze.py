@@ -141,8 +141,10 @@ class _Walk:
         self.source_info: dict[_Source, tuple[Shape, str]] = {}
         #: Stored tensors counted as parameters, with the role they were counted in.
         self.counted: dict[_Source, str] = {}
-        #: Whether a stored tensor is a parameter for a reading op (one decision per pair).
-        self.verdicts: dict[tuple[_Source, tuple[str, str]], bool] = {}
+        #: Whether a stored tensor is a parameter for a reading op. The answer depends only on
+        #: the dtype, whether the tensor has at most one element, and the reader, so it is
+        #: decided once per such triple, not once per tensor.
+        self.verdicts: dict[tuple[str, bool, tuple[str, str]], bool] = {}
         self.rows: list[LayerRow] = []
         self.unknown: dict[tuple[str, str], list[tuple[str, OpNode]]] = {}
         self.uncosted: list[str] = []
@@ -335,15 +337,16 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
         sources = _sources(scope, node.inputs[index])
         for key in sources if len(sources) == 1 else sorted(sources):
             shape, dtype = walk.source_info[key]
-            verdict = walk.verdicts.get((key, reader))
+            size = prod(shape)
+            case = (dtype, type(size) is int and size <= 1, reader)
+            verdict = walk.verdicts.get(case)
             if verdict is None:
-                verdict = walk.verdicts[(key, reader)] = counts_as_parameter(dtype, prod(shape), reader)
+                verdict = walk.verdicts[case] = counts_as_parameter(dtype, size, reader)
             if not verdict:
                 continue
             param_shapes.append(shape)
             if key in walk.counted:
                 continue
-            size = prod(shape)
             walk.counted[key] = role
             params[role] = params.get(role, 0) + size
             walk.total_params[role] = walk.total_params[role] + size
