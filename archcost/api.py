@@ -108,6 +108,13 @@ def gc_paused() -> Iterator[None]:
     which made the time per node grow with the graph (2× at 100k nodes). The
     objects are reference-counted as usual; collection resumes, in its previous
     state, when the block exits.
+
+    On resuming, the objects the block created are moved to the oldest generation
+    with ``gc.freeze()`` and ``gc.unfreeze()`` (two list splices), where two young
+    collections would have put the survivors anyway; otherwise the first young
+    collection after ``gc.enable()`` scans every one of them (0.4 s after a
+    100k-node model). Cyclic garbage is still found by the next full collection.
+    A caller that froze objects itself keeps them frozen: then this is skipped.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -115,6 +122,9 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
