@@ -939,11 +939,12 @@ class _Readahead:
     but when they are close together (thousands of nodes, or small tensors a few KB
     apart) one synchronous 4 KB read per page made an uncached 100k-node model take
     seven times as long as a cached one. So while the fields of a graph stay inside
-    the stretch already requested, the next :data:`CHUNK` is requested
-    (``MADV_WILLNEED``, asynchronous); after a jump past it (a large payload
-    skipped), nothing is requested until the fields stay within :data:`PROBE` bytes
-    again. Pages read ahead go to the page cache; only pages the parser touches are
-    mapped, so peak RSS does not grow.
+    the stretch already requested, the file is requested (``MADV_WILLNEED``,
+    asynchronous) up to :data:`LEAD` bytes ahead of the parser, :data:`CHUNK` bytes
+    at a time; after a jump past the requested stretch (a large payload skipped),
+    nothing is requested until the fields stay within :data:`PROBE` bytes again.
+    Pages read ahead count towards peak RSS once mapped, so a dense model's RSS
+    includes the stretches it was read through; a sparse one's (VGG-16) does not.
     """
 
     CHUNK = 512 << 10
@@ -967,6 +968,8 @@ class _Readahead:
             except (OSError, ValueError):  # advice only: reading works without it
                 return self.size
             self.until += self.CHUNK
+        if self.until >= self.size:
+            return self.size  # the rest of the file is requested: no more calls
         return self.until - self.LEAD + self.CHUNK
 
 
