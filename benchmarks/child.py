@@ -26,6 +26,33 @@ def _archcost(path: str, reader: str) -> dict[str, Any]:
             "unknown": [u.op_type for u in report.unknown]}
 
 
+def _stages(path: str) -> dict[str, Any]:
+    """Where archcost's time goes: the protobuf structure, the Graph, the analysis walk."""
+    from pathlib import Path
+
+    import archcost.cost.analyze
+    import archcost.frontends.onnx as onnx_frontend
+    from archcost.api import gc_paused
+    from archcost.cost.conventions import PAPER
+    from archcost.frontends.onnx_wire import read_structure
+
+    with gc_paused():  # as api.analyze runs them
+        start = time.perf_counter()
+        structure: Any = read_structure(Path(path), path)
+        read = time.perf_counter()
+        real_read_model = onnx_frontend.read_model
+        onnx_frontend.read_model = lambda *_args, **_kwargs: structure  # the structure just read
+        try:
+            graph, _ = onnx_frontend.load_onnx_graph(Path(path), path, bindings={}, symbols=())
+        finally:
+            onnx_frontend.read_model = real_read_model
+        structure = None  # freed before the walk, as in api.analyze
+        built = time.perf_counter()
+        archcost.cost.analyze.analyze_graph(graph, PAPER)
+        walked = time.perf_counter()
+    return {"seconds": walked - start, "read": read - start, "graph": built - read, "walk": walked - built}
+
+
 def _onnx_tool(path: str) -> dict[str, Any]:
     import onnx_tool
 
@@ -88,6 +115,7 @@ def main() -> None:
     runners = {
         "archcost": lambda: _archcost(argument, "wire"),
         "archcost-onnx-reader": lambda: _archcost(argument, "onnx"),
+        "archcost-stages": lambda: _stages(argument),
         "onnx_tool": lambda: _onnx_tool(argument),
         "onnx.load": lambda: _onnx_load(argument),
         "sweep": lambda: _sweep(argument),

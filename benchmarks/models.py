@@ -17,23 +17,15 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from tools.protowire import varint
+
 OPSET = 17
 _CHUNK = bytes(8 << 20)
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low = value & 0x7F
-        value >>= 7
-        if not value:
-            out.append(low)
-            return bytes(out)
-        out.append(low | 0x80)
-
-
-def _key(field: int) -> bytes:
-    return _varint((field << 3) | 2)
+def _tag(number: int) -> bytes:
+    """A length-delimited field's tag; its length and payload are written after it."""
+    return varint(number << 3 | 2)
 
 
 class Net:
@@ -83,10 +75,10 @@ class Net:
         for name, shape in self.weights:
             header = TensorProto(name=name, dims=shape, data_type=TensorProto.FLOAT).SerializeToString()
             payload = math.prod(shape) * 4
-            raw_field = _key(9) + _varint(payload)
+            raw_field = _tag(9) + varint(payload)
             records.append((header + raw_field, payload))
         graph_length = len(body) + sum(
-            len(_key(5)) + len(_varint(len(h) + n)) + len(h) + n for h, n in records
+            len(_tag(5)) + len(varint(len(h) + n)) + len(h) + n for h, n in records
         )
         model = helper.make_model(onnx.GraphProto(), opset_imports=[helper.make_opsetid("", OPSET)],
                                   producer_name="archcost-benchmarks")
@@ -95,9 +87,9 @@ class Net:
         partial = path.with_suffix(".partial")
         with open(partial, "wb") as out:
             out.write(model.SerializeToString())
-            out.write(_key(7) + _varint(graph_length) + body)
+            out.write(_tag(7) + varint(graph_length) + body)
             for header, payload in records:
-                out.write(_key(5) + _varint(len(header) + payload) + header)
+                out.write(_tag(5) + varint(len(header) + payload) + header)
                 while payload:
                     step = min(payload, len(_CHUNK))
                     out.write(_CHUNK[:step])

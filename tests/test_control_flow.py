@@ -22,6 +22,7 @@ from archcost.errors import LimitError, UsageError
 from archcost.frontends.onnx import MAX_SUBGRAPH_DEPTH
 from archcost.symbols import dim_symbol
 from tests.onnx_builders import const, model, node, save, weight
+from tools import protowire as pb
 
 F = TensorProto.FLOAT
 
@@ -130,20 +131,6 @@ def test_if_with_a_constant_condition_uses_that_branch(cond: bool, macs: int, tm
     assert run_shapes(if_model(cond), {"x": np.ones((2, 4), np.float32)}) == [(2, 8)]
 
 
-def _ld(field: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field."""
-    return _varint((field << 3) | 2) + _varint(len(payload)) + payload
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def nested_bytes(depth: int) -> bytes:
     """``depth`` nested Ifs around a MatMul reading W and x from the outermost scope.
 
@@ -151,21 +138,22 @@ def nested_bytes(depth: int) -> bytes:
     this deep, but the file format allows it. Each else-branch is a bare Identity.
     """
     out = vi("m0", [2, 4]).SerializeToString()
-    graph = _ld(1, node("MatMul", ["x", "W"], "m0").SerializeToString()) + _ld(2, b"g0") + _ld(12, out)
+    graph = pb.field(1, node("MatMul", ["x", "W"], "m0").SerializeToString()) + pb.field(2, b"g0") + pb.field(12, out)
     for level in range(1, depth + 1):
         name = f"m{level}".encode()
         other = helper.make_graph([node("Identity", ["x"], f"e{level}")], f"e{level}", [],
                                   [vi(f"e{level}", [2, 4])]).SerializeToString()
-        attrs = (_ld(5, _ld(1, b"then_branch") + _ld(6, graph) + _varint(20 << 3) + _varint(5))
-                 + _ld(5, _ld(1, b"else_branch") + _ld(6, other) + _varint(20 << 3) + _varint(5)))
-        if_node = _ld(1, b"c") + _ld(2, name) + _ld(3, f"if{level}".encode()) + _ld(4, b"If") + attrs
-        graph = (_ld(1, if_node) + _ld(2, f"g{level}".encode())
-                 + _ld(12, vi(name.decode(), [2, 4]).SerializeToString()))
-    top = (graph + _ld(5, weight("W", [4, 4]).SerializeToString())
-           + _ld(11, vi("x", [2, 4]).SerializeToString())
-           + _ld(11, vi("c", [], TensorProto.BOOL).SerializeToString()))
+        attrs = (pb.field(5, pb.field(1, b"then_branch") + pb.field(6, graph) + pb.varint(20 << 3) + pb.varint(5))
+                 + pb.field(5, pb.field(1, b"else_branch") + pb.field(6, other) + pb.varint(20 << 3) + pb.varint(5)))
+        if_node = (pb.field(1, b"c") + pb.field(2, name) + pb.field(3, f"if{level}".encode())
+                   + pb.field(4, b"If") + attrs)
+        graph = (pb.field(1, if_node) + pb.field(2, f"g{level}".encode())
+                 + pb.field(12, vi(name.decode(), [2, 4]).SerializeToString()))
+    top = (graph + pb.field(5, weight("W", [4, 4]).SerializeToString())
+           + pb.field(11, vi("x", [2, 4]).SerializeToString())
+           + pb.field(11, vi("c", [], TensorProto.BOOL).SerializeToString()))
     opset = helper.make_opsetid("", 18).SerializeToString()
-    return _varint(1 << 3) + _varint(8) + _ld(7, top) + _ld(8, opset)
+    return pb.varint(1 << 3) + pb.varint(8) + pb.field(7, top) + pb.field(8, opset)
 
 
 def test_nested_subgraphs_resolve_outer_scope_tensors(tmp_path: Path) -> None:

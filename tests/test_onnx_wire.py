@@ -348,13 +348,19 @@ def test_payloads_are_not_copied(tmp_path: Path) -> None:
     assert peak < 1_000_000
 
 
-def test_external_data_is_never_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _external_weight_model(tmp_path: Path, location: str) -> Path:
+    """A MatMul whose weight's data lives at ``location`` (which nothing creates)."""
     weight = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[3, 2])
     weight.data_location = TensorProto.EXTERNAL
-    weight.external_data.add(key="location", value="missing.bin")
+    weight.external_data.add(key="location", value=location)
     model = onnx_builders.model([onnx_builders.node("MatMul", ["x", "w"], "y")], [("x", [1, 3])], ["y"], [weight])
     path = tmp_path / "m.onnx"
     path.write_bytes(model.SerializeToString())
+    return path
+
+
+def test_external_data_is_never_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _external_weight_model(tmp_path, "missing.bin")
     import builtins
 
     opened: list[str] = []
@@ -374,12 +380,7 @@ def test_external_data_is_never_opened(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_outside_external_data_is_refused_by_both(tmp_path: Path) -> None:
-    weight = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[3, 2])
-    weight.data_location = TensorProto.EXTERNAL
-    weight.external_data.add(key="location", value="../../etc/passwd")
-    model = onnx_builders.model([onnx_builders.node("MatMul", ["x", "w"], "y")], [("x", [1, 3])], ["y"], [weight])
-    path = tmp_path / "m.onnx"
-    path.write_bytes(model.SerializeToString())
+    path = _external_weight_model(tmp_path, "../../etc/passwd")
     reference, wire = load_both(path)
     assert wire == reference and wire[0] == "error" and wire[1] == "ModelFormatError"
 

@@ -48,6 +48,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from tools import protowire as pb
+
 # --- names and values shared by the strategies --------------------------------------------
 
 #: Names that must survive every renderer as text: markup, formulas, separators, unicode.
@@ -483,42 +485,29 @@ def _subgraph(draw: st.DrawFn, depth: int) -> Any:
     return helper.make_graph(nodes, prefix, inputs, outputs)
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        out.append(low | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def nested_ifs(depth: int) -> bytes:
     """A model whose ``If`` nodes nest ``depth`` deep (then-branch inside then-branch).
 
     Written straight in the protobuf wire format: ``onnx.helper`` itself cannot
     build the deep ones, and those are the point.
     """
-    value_info = _field(1, b"y")  # ValueInfoProto.name
-    graph = _field(1, _field(1, b"x") + _field(2, b"y") + _field(4, b"Identity")) + _field(2, b"leaf")
-    graph += _field(12, value_info)
+    value_info = pb.field(1, b"y")  # ValueInfoProto.name
+    graph = pb.field(1, pb.field(1, b"x") + pb.field(2, b"y") + pb.field(4, b"Identity")) + pb.field(2, b"leaf")
+    graph += pb.field(12, value_info)
     leaf = graph
     for level in range(depth):
         # Only the then-branch nests: sharing one graph in both would double the file per level.
-        then = _field(1, b"then_branch") + _field(6, graph) + _varint(20 << 3) + _varint(5)
-        other = _field(1, b"else_branch") + _field(6, leaf) + _varint(20 << 3) + _varint(5)
-        node = _field(1, b"c") + _field(2, b"y") + _field(3, f"if{level}".encode()) + _field(4, b"If")
-        graph = _field(1, node + _field(5, then) + _field(5, other)) + _field(2, f"level{level}".encode())
-        graph += _field(12, value_info)
-    bool_scalar = _field(2, _field(1, _varint(1 << 3) + _varint(9) + _field(2, b"")))
-    float_pair = _field(2, _field(1, _varint(1 << 3) + _varint(1) + _field(2, _field(1, _varint(1 << 3) + b"\x02"))))
-    graph += _field(11, _field(1, b"c") + bool_scalar) + _field(11, _field(1, b"x") + float_pair)
-    opset = _field(8, _field(1, b"") + _varint(2 << 3) + _varint(18))
-    return _varint(1 << 3) + _varint(8) + _field(7, graph) + opset
+        then = pb.field(1, b"then_branch") + pb.field(6, graph) + pb.varint(20 << 3) + pb.varint(5)
+        other = pb.field(1, b"else_branch") + pb.field(6, leaf) + pb.varint(20 << 3) + pb.varint(5)
+        node = pb.field(1, b"c") + pb.field(2, b"y") + pb.field(3, f"if{level}".encode()) + pb.field(4, b"If")
+        graph = pb.field(1, node + pb.field(5, then) + pb.field(5, other)) + pb.field(2, f"level{level}".encode())
+        graph += pb.field(12, value_info)
+    bool_scalar = pb.field(2, pb.field(1, pb.varint(1 << 3) + pb.varint(9) + pb.field(2, b"")))
+    pair_shape = pb.field(2, pb.field(1, pb.varint(1 << 3) + b"\x02"))  # TensorShapeProto [2]
+    float_pair = pb.field(2, pb.field(1, pb.varint(1 << 3) + pb.varint(1) + pair_shape))
+    graph += pb.field(11, pb.field(1, b"c") + bool_scalar) + pb.field(11, pb.field(1, b"x") + float_pair)
+    opset = pb.field(8, pb.field(1, b"") + pb.varint(2 << 3) + pb.varint(18))
+    return pb.varint(1 << 3) + pb.varint(8) + pb.field(7, graph) + opset
 
 
 @st.composite

@@ -319,7 +319,7 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
             _store(walk, scope, out, outputs[i], dtype)
         elif derived:
             scope.sources[out] = derived
-        local[out] = InputInfo(outputs[i], dtype, out in scope.sources, values[i] if i < len(values) else None)
+        scope.define(out, outputs[i], dtype, values[i] if i < len(values) else None)
 
     params: dict[str, Count] = dict(pending.params) if pending is not None else {}
     param_shapes: list[Shape] = []

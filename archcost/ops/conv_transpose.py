@@ -7,7 +7,7 @@ K_h·K_w window into the N/g output channels of its group.
 
 from __future__ import annotations
 
-from archcost.numeric import Count, decide, exact_div, prod
+from archcost.numeric import Count, any_below, decide, exact_div, prod
 from archcost.ops._spatial import spatial_attrs
 from archcost.ops.conv import conv_category
 from archcost.ops.registry import OpResult, OpView, register
@@ -51,9 +51,8 @@ def conv_transpose(view: OpView) -> OpResult:
             - pads[i] - pads[rank + i]
             for i in range(rank)
         ]
-    for size in out:
-        if decide(size < 1) is True:
-            raise view.fail(f"output spatial size {out} is empty for input {list(x.shape)}")
+    if any_below(out, 1):
+        raise view.fail(f"output spatial size {out} is empty for input {list(x.shape)}")
     terms = {"mac": prod(x.shape) * w.shape[1] * prod(kernel)}
     if b is not None:
         terms["bias_add"] = batch * out_channels * prod(out)

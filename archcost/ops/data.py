@@ -19,6 +19,8 @@ from archcost.numeric import Count, decide, prod
 from archcost.ops.registry import OpResult, OpView, register
 from archcost.ops.tensor import const_ints, normalize_axis
 
+Shape = tuple[Count, ...]
+
 
 def count_dim(view: OpView, what: str = "count") -> Count:
     """A positive-integer symbol ``<node>_<what>`` for a size only the data decides."""
@@ -32,14 +34,19 @@ def _mode(view: OpView) -> str:
     return mode.decode() if isinstance(mode, bytes) else str(mode)
 
 
-@register("DepthToSpace", defaults={"mode": "DCR"})
-def depth_to_space(view: OpView) -> OpResult:
-    """DepthToSpace ``[N, C, H, W]`` → ``[N, C/b², H·b, W·b]``: no cost (a permutation)."""
+def _blocks(view: OpView) -> tuple[Shape, int]:
+    """The rank-4 input shape and the positive ``blocksize`` of DepthToSpace/SpaceToDepth."""
     x = view.input(0)
     b = view.attr("blocksize")
     if len(x.shape) != 4 or not isinstance(b, int) or b < 1:
         raise view.fail(f"needs a rank-4 input and a positive blocksize, got {list(x.shape)}, {b}")
-    n, c, h, w = x.shape
+    return x.shape, b
+
+
+@register("DepthToSpace", defaults={"mode": "DCR"})
+def depth_to_space(view: OpView) -> OpResult:
+    """DepthToSpace ``[N, C, H, W]`` → ``[N, C/b², H·b, W·b]``: no cost (a permutation)."""
+    (n, c, h, w), b = _blocks(view)
     if isinstance(c, int) and c % (b * b):
         raise view.fail(f"channels {c} are not divisible by blocksize² = {b * b}")
     return OpResult(outputs=((n, c // (b * b), h * b, w * b),))
@@ -48,11 +55,7 @@ def depth_to_space(view: OpView) -> OpResult:
 @register("SpaceToDepth")
 def space_to_depth(view: OpView) -> OpResult:
     """SpaceToDepth ``[N, C, H, W]`` → ``[N, C·b², H/b, W/b]``: no cost (a permutation)."""
-    x = view.input(0)
-    b = view.attr("blocksize")
-    if len(x.shape) != 4 or not isinstance(b, int) or b < 1:
-        raise view.fail(f"needs a rank-4 input and a positive blocksize, got {list(x.shape)}, {b}")
-    n, c, h, w = x.shape
+    (n, c, h, w), b = _blocks(view)
     return OpResult(outputs=((n, c * b * b, h // b, w // b),))
 
 

@@ -6,7 +6,7 @@ output element; the paper convention counts none of it.
 
 from __future__ import annotations
 
-from archcost.numeric import Count, decide, prod
+from archcost.numeric import Count, any_below, prod
 from archcost.ops._spatial import output_size, spatial_attrs
 from archcost.ops.registry import OpResult, OpView, register
 
@@ -30,9 +30,8 @@ def window_output(view: OpView) -> tuple[tuple[Count, ...], list[Count]]:
                     auto_pad, ceil_mode)
         for i in range(rank)
     ]
-    for size in out:
-        if decide(size < 1) is True:
-            raise view.fail(f"output size {out} is empty for input {list(x.shape)}")
+    if any_below(out, 1):
+        raise view.fail(f"output size {out} is empty for input {list(x.shape)}")
     return (x.shape[0], x.shape[1], *out), kernel
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from archcost.numeric import Count, ceil_div, decide, floor_value, is_concrete, prod
+from archcost.numeric import Count, any_below, ceil_div, decide, floor_value, is_concrete, prod
 from archcost.ops._dtypes import dtype_name, is_integer
 from archcost.ops.registry import InputInfo, OpResult, OpView, register
 
@@ -305,9 +305,8 @@ def constant_of_shape(view: OpView) -> OpResult:
     dims = const_ints(view, 0, "shape")
     if dims is None:
         raise view.fail("the shape input is required")
-    for d in dims:
-        if decide(d < 0) is True:
-            raise view.fail(f"shape {[str(d) for d in dims]} has a negative entry")
+    if any_below(dims, 0):
+        raise view.fail(f"shape {[str(d) for d in dims]} has a negative entry")
     fill = view.attr("value")
     dtype = fill.dtype if isinstance(fill, ConstTensor) else "float32"
     shape = tuple(dims)
