@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from archcost.cost.conventions import get_convention
@@ -25,6 +25,8 @@ def analyze(
     params: Mapping[str, Scalar | str] | None = None,
     reader: str = "wire",
     branch: str | None = None,
+    input_shapes: Mapping[str, Sequence[int | None]] | None = None,
+    input_values: Mapping[str, Sequence[Any]] | None = None,
     **kwargs: Scalar | str,
 ) -> Report:
     """Analyze a spec path, an ONNX path or a zoo name.
@@ -51,6 +53,12 @@ def analyze(
     branch:
         ``"then"`` or ``"else"``: every If node is costed by that branch instead
         of the larger one.
+    input_shapes:
+        ONNX only: whole graph-input shapes, ``{"x": (1, 3, 224, 224)}``; each
+        binds the named dynamic dims of its input (``None`` leaves an axis free).
+    input_values:
+        ONNX only: the contents of small graph inputs, ``{"sr": [16000]}``; shape
+        arithmetic and If conditions read them as constants.
 
     Examples
     --------
@@ -60,19 +68,25 @@ def analyze(
     >>> analyze("mobilenet_v1", alpha=0.5, resolution=160).totals.macs
     76524800
     """
+    from archcost.ledger import Ledger
     from archcost.zoo import resolve
 
     values = {**(params or {}), **kwargs}
     path, display = resolve(model)
     conv = get_convention(convention)
+    ledger = Ledger()
     if path.suffix == ".onnx":
         from archcost.cost.analyze import analyze_graph
         from archcost.frontends.onnx import load_onnx_graph
 
         with gc_paused():
             graph, bindings = load_onnx_graph(path, display, bindings=values, symbols=symbols or (),
-                                              reader=reader)
-            return analyze_graph(graph, conv, bindings=bindings, source=model, branch=branch)
+                                              reader=reader, input_shapes=input_shapes, ledger=ledger,
+                                              input_values=input_values)
+            return analyze_graph(graph, conv, bindings=bindings, source=model, branch=branch, ledger=ledger)
+    if input_shapes or input_values:
+        raise UsageError(f"{display}: --input and --value bind the graph inputs of an ONNX model; a spec's sizes "
+                         "are its parameters (--set NAME=VALUE)")
 
     from archcost.cost.analyze import analyze_graph
     from archcost.frontends.spec import build_graph, load_spec
@@ -83,10 +97,17 @@ def analyze(
     else:
         free = tuple(symbols)
     parsed = {k: parse_value(v, k) for k, v in values.items()}
+    from archcost.ledger import PARAMETER
+
+    for name in free:
+        default = spec.params[name].default if name in spec.params else None
+        ledger.declare(name, PARAMETER, f"spec parameter {name!r}" + (f" (default {default})" if default is not None
+                                                                     else ""))
     with gc_paused():
         graph, bindings = build_graph(spec, parsed, symbols=free, continuous=continuous)
         report = analyze_graph(
-            graph, conv, bindings=bindings, symbols=free, source=model, published=spec.published
+            graph, conv, bindings=bindings, symbols=free, source=model, published=spec.published,
+            ledger=ledger,
         )
     multiples = {n: d.multiple_of for n, d in spec.params.items() if n in free and d.multiple_of}
     if continuous and multiples:

@@ -468,10 +468,10 @@ def evaluate(
 
 def _concrete(value: Any, metric: Metric, report: Report) -> int:
     if not is_concrete(value) or not isinstance(value, int):
-        free = ", ".join(report.symbols) or "free dimensions"
+        free = report.binding_hint() or "the free dimensions with --set NAME=VALUE"
         raise UsageError(
             f"{report.model}: {metric.unit_name} is the formula {value}, not a number; "
-            f"bind {free} with --set (or set: in the budget file) to gate it")
+            f"bind {free} (or set: in the budget file) to gate it")
     return value
 
 

@@ -101,6 +101,8 @@ class Graph:
         inputs: tuple[str, ...],
         outputs: tuple[str, ...],
         ops: tuple[OpNode, ...],
+        opsets: Mapping[str, int] | None = None,
+        declared: Mapping[str, tuple[Shape, str]] | None = None,
     ) -> None:
         self.name = name
         self.dag = dag
@@ -109,6 +111,12 @@ class Graph:
         self.outputs = outputs
         #: Every operator, in topological order (the nodes of ``dag``, kept in order for the walk).
         self._ops = ops
+        #: The opset version of each operator domain ("" for the default domain); empty for specs.
+        self.opsets: Mapping[str, int] = MappingProxyType(dict(opsets or {}))
+        #: Shapes the file declares for computed tensors (ONNX ``value_info`` and graph outputs).
+        #: Never trusted over a rule: read only for the outputs of an op without one, so that
+        #: what follows it is still costed.
+        self.declared: Mapping[str, tuple[Shape, str]] = declared if declared is not None else MappingProxyType({})
 
     def __len__(self) -> int:
         return len(self._ops)
@@ -138,6 +146,11 @@ class GraphBuilder:
         self.outputs: list[str] = []
         self._node_names: set[str] = set()
         self._producers: dict[str, str] = {}
+        #: Opset version per domain, handed to rules whose semantics changed between opsets.
+        self.opsets: dict[str, int] = {}
+        #: Declared shapes of computed tensors (see :attr:`Graph.declared`); a front end may set
+        #: a mapping that resolves them only when first read.
+        self.declared: Mapping[str, tuple[Shape, str]] = {}
 
     def add_tensor(self, tensor: Tensor, *, where: str | None = None) -> None:
         """Declare a graph input or an initializer."""
@@ -217,4 +230,5 @@ class GraphBuilder:
             names = " -> ".join(edge[0] for edge in cycle) + f" -> {cycle[0][0]}"
             first = self.nodes[min(index[edge[0]] for edge in cycle)]
             raise GraphError(f"the graph has a cycle: {names}", where=first.source) from None
-        return Graph(self.name, dag, self.tensors, tuple(self.inputs), tuple(self.outputs), ops)
+        return Graph(self.name, dag, self.tensors, tuple(self.inputs), tuple(self.outputs), ops, self.opsets,
+                     self.declared)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from fractions import Fraction
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
     import sympy
@@ -106,8 +106,8 @@ def normalize(x: Scalar) -> Scalar:
 
 
 def decide(condition: object) -> bool | None:
-    """Truth value of a comparison, or ``None`` when symbols leave it open."""
-    if isinstance(condition, bool):
+    """Truth value of a comparison, or ``None`` when symbols leave it open (or it is ``None``)."""
+    if isinstance(condition, bool) or condition is None:
         return condition
     try:
         return bool(condition)
@@ -127,6 +127,63 @@ def any_below(values: Iterable[Count], bound: int) -> bool:
         elif decide(v < bound) is True:
             return True
     return False
+
+
+def same(a: Scalar, b: Scalar) -> bool | None:
+    """Whether ``a == b`` as numbers: ``True``, ``False``, or ``None`` when symbols leave it open.
+
+    SymPy's ``==`` compares structure (``2*(H + 1) == 2*H + 2`` is ``False``), so a
+    symbolic pair is compared through its difference: zero or a nonzero number decides;
+    otherwise SymPy's assumptions (a positive difference) and one expansion are tried.
+    """
+    if type(a) is int and type(b) is int:
+        return a == b
+    if is_concrete(a) and is_concrete(b):
+        return bool(a == b)
+    if a is b:
+        return True
+    diff: Any = a - b
+    if is_concrete(diff) or getattr(diff, "is_Number", False):
+        return bool(diff == 0)
+    verdict = diff.is_zero
+    if verdict is not None:
+        return bool(verdict)
+    import sympy
+
+    expanded = sympy.expand(diff)
+    if expanded.is_Number:
+        return bool(expanded == 0)
+    if any(arg.is_Pow and arg.exp.is_negative for arg in sympy.preorder_traversal(expanded)):
+        cancelled = sympy.cancel(expanded)
+        if cancelled.is_Number:
+            return bool(cancelled == 0)
+    return None
+
+
+def quotient(a: Count, b: Count) -> Count:
+    """``a / b`` for a division known to be exact, simplified.
+
+    Ints divide with ``//``. A symbolic quotient of polynomials that cancel
+    (``(1024*w + 1024)/(w + 1)``) becomes the polynomial (``1024``), so a
+    Reshape's inferred dim stays the formula it is.
+    """
+    if isinstance(a, int) and isinstance(b, int):
+        return a // b
+    if b == 1:
+        return a
+    if a == b:
+        return 1
+    q: Any = a / b
+    if getattr(q, "is_Number", False):
+        return normalize(q)
+    _, denominator = q.as_numer_denom()
+    if getattr(denominator, "free_symbols", None):
+        import sympy
+
+        q = sympy.cancel(q)
+        if getattr(q, "is_Number", False):
+            return normalize(q)
+    return q
 
 
 def is_zero(x: Scalar) -> bool | None:

@@ -34,3 +34,19 @@ def dim_symbol(name: str) -> sympy.Symbol:
 def multiple_symbol(name: str) -> sympy.Symbol:
     """The integer ``k`` behind a parameter declared ``multiple_of: m`` (value = m·k)."""
     return sympy.Symbol(f"{name}_k", positive=True, integer=True)
+
+
+def run_time_symbol(name: str, sign: str = "nonnegative") -> sympy.Symbol:
+    """The symbol for a value only the run time knows (see :mod:`archcost.ledger`).
+
+    An integer: ``nonnegative`` for a size (zero-size dims are valid), ``positive``
+    for a count of at least one, ``any`` for an index or a pad, which may be negative;
+    or ``real`` for the contents of a float tensor (a Resize scale).
+    """
+    if sign == "real":
+        return sympy.Symbol(name, real=True)
+    if sign == "positive":
+        return sympy.Symbol(name, integer=True, positive=True)
+    if sign == "nonnegative":
+        return sympy.Symbol(name, integer=True, nonnegative=True)
+    return sympy.Symbol(name, integer=True)

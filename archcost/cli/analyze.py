@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_model_arguments, parse_sets, write
+from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values, write
 
 
 def add_parser(sub: Any) -> None:
@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         symbols = None
     report = analyze(args.model, convention=args.convention, symbols=symbols,
                      continuous=args.continuous, params=parse_sets(args.sets), reader=args.reader,
-                     branch=args.branch)
+                     branch=args.branch, input_shapes=parse_inputs(args.inputs),
+                     input_values=parse_values(args.values))
     from archcost.cli.profile import device_from_args
 
     device = device_from_args(args)

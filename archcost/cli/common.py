@@ -19,10 +19,52 @@ def add_set_argument(
                         metavar="NAME=VALUE[,NAME=VALUE]", help=help)
 
 
+def add_input_argument(parser: argparse.ArgumentParser) -> None:
+    """``--input NAME=DIMxDIMx...`` (repeatable), read with :func:`parse_inputs`."""
+    parser.add_argument("--input", dest="inputs", action="append", default=[], metavar="NAME=DIMxDIMx...",
+                        help="bind a whole ONNX graph input's shape, e.g. x=1x3x224x224 "
+                        "(? leaves an axis free; repeatable)")
+
+
+def add_value_argument(parser: argparse.ArgumentParser) -> None:
+    """``--value NAME=V[,V...]`` (repeatable), read with :func:`parse_values`."""
+    parser.add_argument("--value", dest="values", action="append", default=[], metavar="NAME=V[,V...]",
+                        help="give the contents of a small ONNX graph input (a sample rate, axes), "
+                        "e.g. sr=16000 (repeatable)")
+
+
+def parse_values(items: list[str]) -> dict[str, tuple[str, ...]]:
+    """``["sr=16000"]`` → ``{"sr": ("16000",)}``."""
+    from archcost.frontends.onnx_inputs import parse_input_values
+
+    values: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        name, given = parse_input_values(item)
+        if name in values:
+            raise UsageError(f"--value {name} is given twice")
+        values[name] = given
+    return values
+
+
+def parse_inputs(items: list[str]) -> dict[str, tuple[int | None, ...]]:
+    """``["x=1x3x224x224"]`` → ``{"x": (1, 3, 224, 224)}``."""
+    from archcost.frontends.onnx_inputs import parse_input_shape
+
+    shapes: dict[str, tuple[int | None, ...]] = {}
+    for item in items:
+        name, shape = parse_input_shape(item)
+        if name in shapes:
+            raise UsageError(f"--input {name} is given twice")
+        shapes[name] = shape
+    return shapes
+
+
 def add_model_arguments(parser: argparse.ArgumentParser, *, convention: bool = True) -> None:
-    """``MODEL``, ``--set`` and (unless ``convention=False``) ``--convention``."""
+    """``MODEL``, ``--set``, ``--input`` and (unless ``convention=False``) ``--convention``."""
     parser.add_argument("model", help=MODEL_HELP)
     add_set_argument(parser)
+    add_input_argument(parser)
+    add_value_argument(parser)
     if convention:
         parser.add_argument("--convention", default="paper", choices=("paper", "flops"),
                             help="counting convention (default: paper = MACs of conv/Gemm/MatMul)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_set_argument, parse_sets, write
+from archcost.cli.common import add_input_argument, add_set_argument, parse_inputs, parse_sets, write
 
 
 def add_parser(sub: Any) -> None:
@@ -14,6 +14,7 @@ def add_parser(sub: Any) -> None:
                         help="zoo names, spec or ONNX paths; per-model parameters after a colon, "
                         "e.g. mobilenet_v1:alpha=0.5,resolution=160")
     add_set_argument(parser, "a parameter for every model that declares it (per-model values win)")
+    add_input_argument(parser)
     parser.add_argument("--convention", default="paper", choices=("paper", "flops"),
                         help="counting convention (default: paper)")
     parser.add_argument("--sort", default="input",
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     reports = []
     for ref in refs:
         params = {**_declared(ref.model, common), **ref.settings}
-        reports.append(analyze(ref.model, convention=args.convention, params=params))
+        reports.append(analyze(ref.model, convention=args.convention, params=params,
+                               input_shapes=parse_inputs(args.inputs) if _is_onnx(ref.model) else None))
     write(render_table(compare_table(refs, reports, sort=args.sort), args.format))
     return ExitCode.OK
 
@@ -52,3 +54,9 @@ def _declared(model: str, common: dict[str, str]) -> dict[str, str]:
         return dict(common)
     declared = load_spec(path, display).params
     return {k: v for k, v in common.items() if k in declared}
+
+
+def _is_onnx(model: str) -> bool:
+    from archcost.zoo import resolve
+
+    return resolve(model)[0].suffix == ".onnx"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_model_arguments, parse_sets, write
+from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values, write
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,11 +91,13 @@ def run(args: argparse.Namespace) -> int:
     if args.from_profile:
         from archcost.api import analyze
 
-        report = analyze(args.model, params=params)
+        report = analyze(args.model, params=params, input_shapes=parse_inputs(args.inputs),
+                         input_values=parse_values(args.values))
         runs = prof.load_profile(Path(args.from_profile), args.from_profile)
         settings = {"source": args.from_profile}
     else:
-        data, report = prof.export_for_profile(args.model, params, args.seed)
+        data, report = prof.export_for_profile(args.model, params, args.seed, parse_inputs(args.inputs),
+                                               parse_values(args.values))
         with tempfile.TemporaryDirectory(prefix="archcost-profile-") as workdir:
             runs, raw, settings = prof.run_onnxruntime(
                 data, report, runs=args.runs, warmup=args.warmup, threads=args.threads,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_model_arguments, parse_sets, write
+from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values, write
 
 #: Mismatched tensors listed before the rest are summarized.
 SHOWN_MISMATCHES = 10
@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from archcost.cli import ExitCode
     from archcost.runtime.verify import verify
 
-    result = verify(args.model, params=parse_sets(args.sets), seed=args.seed, backend=args.backend)
+    result = verify(args.model, params=parse_sets(args.sets), seed=args.seed, backend=args.backend,
+                    input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values))
     write(render(result))
     return ExitCode.OK if result.ok else ExitCode.FAILED

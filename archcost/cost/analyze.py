@@ -49,6 +49,7 @@ from archcost.cost.conventions import Convention
 from archcost.cost.report import LayerRow, Report, Totals, UnknownOp
 from archcost.errors import ArchcostError, ShapeError, UsageError
 from archcost.graph import Graph, OpNode, TensorKind
+from archcost.ledger import Ledger
 from archcost.numeric import Count, is_concrete, prod
 from archcost.ops import find
 from archcost.ops._dtypes import NARROW_INTEGER_DTYPES, is_floating, is_integer
@@ -98,7 +99,7 @@ class _Scope:
 
     def define(self, name: str, shape: Shape, dtype: str, value: tuple[Count, ...] | None) -> None:
         """Define ``name``; call after :func:`_store` or setting its sources, which mark it stored."""
-        self.infos[name] = InputInfo(shape, dtype, name in self.sources, value)
+        self.infos[name] = InputInfo(shape, dtype, name in self.sources, value, name)
 
 
 @dataclass
@@ -130,14 +131,17 @@ class _Frame:
     pending: _Pending | None = None
     #: Whether the enclosing If branch is ruled out (by --branch or a constant condition).
     selected: bool = True
+    #: How many assumptions the ledger held when the frame started (to tell which it added).
+    assumed_before: int = 0
 
 
 class _Walk:
     """State shared by every frame of one analysis."""
 
-    def __init__(self, convention: Convention, branch: str | None) -> None:
+    def __init__(self, convention: Convention, branch: str | None, ledger: Ledger) -> None:
         self.convention = convention
         self.branch = branch
+        self.ledger = ledger
         self.source_info: dict[_Source, tuple[Shape, str]] = {}
         #: Stored tensors counted as parameters, with the role they were counted in.
         self.counted: dict[_Source, str] = {}
@@ -169,15 +173,48 @@ def analyze_graph(
     source: str = "",
     published: Mapping[str, Any] | None = None,
     branch: str | None = None,
+    ledger: Ledger | None = None,
 ) -> Report:
     """Infer every shape and cost every node of ``graph`` under ``convention``.
 
     ``branch`` (``"then"`` or ``"else"``) makes every If node use that branch
-    instead of the larger one.
+    instead of the larger one. ``ledger`` holds the free symbols the front end
+    declared (graph-input dims, spec parameters); the walk adds the symbols and
+    assumptions of the rules, and the report lists them all.
     """
     if branch is not None and branch not in BRANCHES:
         raise UsageError(f"unknown branch {branch!r}; choose one of {', '.join(BRANCHES)}")
-    walk = _Walk(convention, branch)
+    base = ledger if ledger is not None else Ledger()
+    attempt = base.fork({})
+    try:
+        return _analyze(graph, convention, attempt, bindings, symbols, source, published, branch)
+    except ArchcostError as failure:
+        # An If whose branches give different ranks, under a condition only the run time knows,
+        # had to pick one; if that pick makes the rest of the graph fail, the other one is what
+        # runs. Retry with the picks flipped (all of them, then one at a time), a few times.
+        made = attempt.choices_made
+        if not made:
+            raise
+        flipped = {node: "else" if pick == "then" else "then" for node, pick in made.items()}
+        variants = [flipped, *({**made, node: pick} for node, pick in list(flipped.items())[:MAX_RETRIES])]
+        for choices in variants:
+            try:
+                return _analyze(graph, convention, base.fork(choices), bindings, symbols, source, published,
+                                branch)
+            except ArchcostError:
+                continue
+        raise failure from None
+
+
+#: How many single If rank picks are retried one at a time when a graph fails after them.
+MAX_RETRIES = 8
+
+
+def _analyze(graph: Graph, convention: Convention, ledger: Ledger, bindings: Mapping[str, Any] | None,
+             symbols: tuple[str, ...], source: str, published: Mapping[str, Any] | None,
+             branch: str | None) -> Report:
+    """One walk over ``graph`` with ``ledger`` (see :func:`analyze_graph`)."""
+    walk = _Walk(convention, branch, ledger)
     root_scope = walk.new_scope(None)
     root = _Frame(graph, root_scope, list(graph.topological_nodes()), "")
     initializers: set[str] = set()
@@ -197,7 +234,20 @@ def analyze_graph(
                 if following is not None:
                     stack.append(following)
             continue
-        child = _visit(walk, frame, frame.nodes[frame.index])
+        try:
+            child = _visit(walk, frame, frame.nodes[frame.index])
+        except ArchcostError as err:
+            failing = _failing_branch(stack)
+            if failing is None:
+                raise
+            # An If branch whose shape rules fail cannot be the one that runs: hand the If
+            # the failure, and let it take the other branch (or raise, if none is left).
+            del stack[failing + 1:]
+            failed = stack.pop()
+            following = _deliver(walk, failed, stack[-1], error=err)
+            if following is not None:
+                stack.append(following)
+            continue
         if child is not None:
             stack.append(child)
         else:
@@ -229,6 +279,8 @@ def analyze_graph(
         graph_outputs=graph.outputs,
         notes=tuple(walk.notes),
         parameter_tensors=parameters,
+        free_symbols=walk.ledger.symbols,
+        assumptions=walk.ledger.assumptions,
     )
 
 
@@ -250,6 +302,14 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
     entry = find(node.op_type, node.domain)
     if entry is None:
         walk.unknown.setdefault((node.domain, node.op_type), []).append((frame.path + node.name, node))
+        declared = frame.graph.declared
+        found = [out for out in node.outputs if out in declared]
+        for out in found:
+            # The file says what the op produces: what follows it is still costed.
+            frame.scope.define(out, *declared[out], None)
+        if found:
+            walk.notes.append(f"{node.op_type} node {frame.path + node.name!r} has no cost rule; its outputs "
+                              f"{', '.join(repr(o) for o in found)} take the shapes the file declares")
         return None
     scope = frame.scope
     local = scope.infos
@@ -282,13 +342,14 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
         pending = None
     else:
         frame.pending = None
-        if any(out is None for r in pending.results.values() for out in r.outputs):
+        if any(out is None for r in pending.results.values() if not r.error for out in r.outputs):
             # A subgraph output depends on an op without a rule (listed as unknown).
             walk.uncosted.append(frame.path + node.name)
             return None
         attrs = {**node.attrs, **pending.results}
     try:
-        result = apply_rule(entry, node.name, attrs, tuple(infos))
+        result = apply_rule(entry, frame.path + node.name, attrs, tuple(infos), walk.ledger,
+                            frame.graph.opsets.get(node.domain, 0))
     except ArchcostError as err:
         raise err.located(node.source or f"node {node.name!r}") from None
     outputs = result.outputs
@@ -403,7 +464,8 @@ def _sources(scope: _Scope, tensor: str) -> frozenset[_Source]:
 def _start_bodies(walk: _Walk, frame: _Frame, node: OpNode, entry: OpEntry,
                   infos: tuple[InputInfo | None, ...], bodies: Mapping[str, Any]) -> _Frame:
     """Bind the subgraphs' inputs and return the frame of the first one."""
-    view = OpView(node.name, node.op_type, node.attrs, infos, entry.defaults)
+    view = OpView(frame.path + node.name, node.op_type, node.attrs, infos, entry.defaults, walk.ledger,
+                  frame.graph.opsets.get(node.domain, 0))
     try:
         binds = body_inputs(view, bodies)
     except ArchcostError as err:
@@ -429,7 +491,8 @@ def _body_frame(walk: _Walk, parent: _Frame, pending: _Pending, index: int) -> _
         scope.define(name, info.shape, info.dtype, info.value)
     selected = parent.selected and _selected(walk, pending, key)
     return _Frame(body.graph, scope, list(body.graph.topological_nodes()),
-                  f"{parent.path}{node.name}/{key}/", key, selected=selected)
+                  f"{parent.path}{node.name}/{key}/", key, selected=selected,
+                  assumed_before=len(walk.ledger.assumptions))
 
 
 def _selected(walk: _Walk, pending: _Pending, key: str) -> bool:
@@ -444,8 +507,21 @@ def _selected(walk: _Walk, pending: _Pending, key: str) -> bool:
     return wanted is None or key == wanted
 
 
-def _deliver(walk: _Walk, child: _Frame, parent: _Frame) -> _Frame | None:
-    """Hand a finished subgraph's results to its control node; start the next subgraph."""
+def _failing_branch(stack: list[_Frame]) -> int | None:
+    """The index of the innermost frame that is an If branch, whose failure the If can absorb."""
+    for index in range(len(stack) - 1, 0, -1):
+        pending = stack[index - 1].pending
+        if pending is not None and pending.node.op_type == "If" and stack[index].name in (
+                "then_branch", "else_branch"):
+            return index
+    return None
+
+
+def _deliver(walk: _Walk, child: _Frame, parent: _Frame, error: ArchcostError | None = None) -> _Frame | None:
+    """Hand a finished subgraph's results to its control node; start the next subgraph.
+
+    ``error`` says why an If branch could not be analyzed: the branch is handed over as failed.
+    """
     pending = parent.pending
     assert pending is not None  # a child frame only exists while its node waits
     key, body = pending.bodies[len(pending.results)]
@@ -453,14 +529,17 @@ def _deliver(walk: _Walk, child: _Frame, parent: _Frame) -> _Frame | None:
     dtypes: list[str] = []
     values: list[tuple[Count, ...] | None] = []
     for out in body.outputs:
-        owner = child.scope.find(out)
+        owner = child.scope.find(out) if error is None else None
         info = owner.infos[out] if owner else None
         shapes.append(info.shape if info else None)
         dtypes.append(info.dtype if info else "float32")
         values.append(info.value if info else None)
-    cost = walk.convention.count(child.terms)
+    cost = walk.convention.count(child.terms) if error is None else 0
     pending.results[key] = BodyResult(body.name, tuple(shapes), tuple(dtypes), tuple(values),
-                                      dict(child.terms), cost, selected=child.selected)
+                                      dict(child.terms) if error is None else {}, cost,
+                                      selected=child.selected,
+                                      error="" if error is None else error.message,
+                                      assumed=walk.ledger.assumptions[child.assumed_before:])
     for role, size in child.params.items():
         pending.params[role] = pending.params.get(role, 0) + size
     if len(pending.results) < len(pending.bodies):
@@ -484,7 +563,8 @@ def _note(walk: _Walk, frame: _Frame, node: OpNode, pending: _Pending, terms: Ma
         return
     total = walk.convention.count(terms)
     if node.op_type == "Loop":
-        view = OpView(node.name, node.op_type, node.attrs, pending.infos)
+        view = OpView(name, node.op_type, node.attrs, pending.infos, ledger=walk.ledger,
+                      opset=frame.graph.opsets.get(node.domain, 0))
         walk.notes.append(f"Loop node {name!r}: body {body.cost} {unit} per iteration × "
                           f"{loop_trips(view)} iterations = {total} {unit}")
     else:

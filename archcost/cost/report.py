@@ -12,6 +12,7 @@ from typing import Any
 
 from archcost.categories import Category
 from archcost.cost.conventions import Convention
+from archcost.ledger import Assumption, FreeSymbol
 from archcost.numeric import Count, is_concrete
 from archcost.ops.registry import PARAM_ROLES
 
@@ -125,10 +126,33 @@ class Report:
     notes: tuple[str, ...] = ()
     #: Every stored tensor counted as a parameter: name → (shape, dtype, role).
     parameter_tensors: Mapping[str, tuple[Shape, str, str]] = field(default_factory=dict)
+    #: Every symbol the analysis met or made, with its origin (graph-input dims, spec
+    #: parameters, values computed at run time); :meth:`free` narrows them to the figures'.
+    free_symbols: tuple[FreeSymbol, ...] = ()
+    #: Equalities the analysis could neither prove nor disprove, and took as true.
+    assumptions: tuple[Assumption, ...] = ()
 
     def cost_of(self, row: LayerRow) -> Count:
         """A row's figure under this report's convention."""
         return self.convention.count(row.terms)
+
+    def free(self) -> tuple[FreeSymbol, ...]:
+        """The free symbols the figures depend on (totals and graph-output shapes), with their
+        origin; a symbol the analysis met without a recorded origin is listed as such."""
+        names: set[str] = set()
+        for value in (self.totals.cost, self.totals.macs, *self.totals.params_by_kind.values(),
+                      *(d for out in self.graph_outputs for d in self.tensor_shapes.get(out, ()))):
+            names.update(str(s) for s in getattr(value, "free_symbols", ()))
+        ordered = [s for s in self.free_symbols if s.name in names]
+        extra = sorted(names - {s.name for s in ordered})
+        return (*ordered, *(FreeSymbol(n, "unknown", "no origin recorded") for n in extra))
+
+    def binding_hint(self) -> str:
+        """How to bind the free symbols, for a message that needs concrete figures."""
+        free = self.free()
+        if not free:
+            return ""
+        return "; ".join(f"{s.name} ({s.origin}): {s.how_to_bind}" for s in free)
 
     @property
     def is_symbolic(self) -> bool:
@@ -194,7 +218,8 @@ class Report:
         t = self.totals
         totals = Totals(sub(t.cost), sub(t.macs), {k: sub(v) for k, v in t.params_by_kind.items()})
         tensors = {name: shape(s) for name, s in self.tensor_shapes.items()}
-        return dataclasses.replace(self, layers=layers, totals=totals, tensor_shapes=tensors)
+        return dataclasses.replace(self, layers=layers, totals=totals, tensor_shapes=tensors,
+                                   assumptions=tuple(a for a in self.assumptions if _still_open(a, sub)))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with exact integers (SymPy expressions become strings)."""
@@ -203,7 +228,8 @@ class Report:
             "convention": self.convention.name,
             "unit": self.convention.unit,
             "bindings": {k: _json(v) for k, v in self.bindings.items()},
-            "symbols": list(self.symbols),
+            "symbols": [s.to_dict() for s in self.free()],
+            "assumptions": [a.to_dict() for a in self.assumptions],
             "totals": {
                 "cost": _json(self.totals.cost),
                 "macs": _json(self.totals.macs),
@@ -256,3 +282,12 @@ def _json(value: Any) -> Any:
     if isinstance(value, bool) or isinstance(value, (int, float, str)) or value is None:
         return value
     return str(value)
+
+
+def _still_open(assumption: Assumption, sub: Any) -> bool:
+    """Whether an assumed equality still needs saying once values are substituted."""
+    if assumption.left is None or assumption.right is None:
+        return True
+    from archcost.numeric import same
+
+    return same(sub(assumption.left), sub(assumption.right)) is not True

@@ -16,16 +16,17 @@ registry rules as specs; ``value_info`` in the file is not trusted.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from archcost.errors import GraphError, LimitError, ModelFormatError, UsageError
+from archcost.frontends.onnx_inputs import GivenShape, bind, complete, declared_inputs, given_values, input_shape
 from archcost.frontends.onnx_wire import DATA_LOCATION_EXTERNAL, AttributeType
 from archcost.graph import Graph, GraphBuilder, OpNode, Tensor, TensorKind
-from archcost.numeric import Count
+from archcost.ledger import Ledger
 from archcost.ops._dtypes import FLOAT_DTYPES, dtype_name, is_integer
 from archcost.ops.tensor import MAX_VALUE_ELEMENTS, ConstTensor
 
@@ -115,18 +116,28 @@ def load_onnx_graph(
     bindings: Mapping[str, Any],
     symbols: Iterable[str],
     reader: str = DEFAULT_READER,
+    input_shapes: Mapping[str, GivenShape] | None = None,
+    ledger: Ledger | None = None,
+    input_values: Mapping[str, Sequence[Any]] | None = None,
 ) -> tuple[Graph, dict[str, Any]]:
     """The graph of the ONNX model at ``path``, and the dim bindings applied.
 
     ``bindings`` maps dynamic dim names to values (``{"N": "1"}``); ``symbols``
     names dims that must stay free. Both must name dims the model has.
+    ``input_shapes`` binds whole inputs (``{"x": (1, 3, 224, 224)}``), see
+    :mod:`archcost.frontends.onnx_inputs`. Dims left free are declared in ``ledger``.
+    ``input_values`` gives the contents of small graph inputs (a sample rate, axes), which
+    shape arithmetic and If conditions then read as constants.
     ``reader`` is one of :data:`READERS`; both give the same graph.
     """
     model = read_model(path, display, reader)
     check_external_data(model, path, display)
-    dims = _dynamic_dims(model, display)
-    bound = _bind(dims, bindings, tuple(symbols), display)
+    shapes_given = dict(input_shapes or {})
+    initializer_names = {init.name for init in model.graph.initializer}
+    declared = complete(declared_inputs(model.graph, initializer_names, display), shapes_given)
+    bound = bind(declared, bindings, tuple(symbols), shapes_given, display, ledger)
     builder = GraphBuilder(model.graph.name or path.stem)
+    builder.opsets.update(model_opsets(model))
     initializers = set()
     for index, init in enumerate(model.graph.initializer):
         where = f"{display}:initializer {index}"
@@ -139,15 +150,21 @@ def load_onnx_graph(
         builder.add_tensor(Tensor(name, shape, TensorKind.INITIALIZER, dtype_name(sparse.values.data_type)),
                            where=where)
         initializers.add(name)
-    for index, value_info in enumerate(model.graph.input):
-        if not value_info.name or value_info.name in initializers:
-            continue  # before IR 4, initializers were listed as inputs too
-        where = f"{display}:input {index}"
-        shape, dtype = _input_type(value_info, where, bound)
-        builder.add_tensor(Tensor(value_info.name, shape, TensorKind.INPUT, dtype), where=where)
-    bodies = build_bodies(model.graph, display)
+    values = given_values(declared, input_values or {}, bound, display)
+    for decl in declared:
+        where = f"{display}:input {decl.name!r}"
+        shape = input_shape(decl, bound, where)
+        builder.add_tensor(Tensor(decl.name, shape, TensorKind.INPUT, decl.dtype, values.get(decl.name)),
+                           where=where)
+    graph = model.graph
+    if model.functions:
+        from archcost.frontends.onnx_functions import inline_functions
+
+        graph = inline_functions(graph, model.functions, display)
+    builder.declared = _Declared(graph, bound, ledger)
+    bodies = build_bodies(graph, display, builder.opsets)
     read_node = _NodeReader(display, bodies)
-    for index, node in enumerate(model.graph.node):
+    for index, node in enumerate(graph.node):
         builder.add_node(read_node(node, index))
     if bodies:
         _check_outer_names(builder, display)
@@ -244,7 +261,8 @@ def _small_values(tensor: Any, shape: tuple[int, ...], dtype: str) -> tuple[Any,
 def _to_list(tensor: Any) -> list[Any]:
     from onnx import numpy_helper
 
-    values: list[Any] = numpy_helper.to_array(tensor).reshape(-1).tolist()
+    # A tensor renamed by function expansion is a stand-in around the real TensorProto.
+    values: list[Any] = numpy_helper.to_array(getattr(tensor, "_base", tensor)).reshape(-1).tolist()
     return values
 
 
@@ -265,78 +283,59 @@ def _initializer(init: Any, where: str) -> Tensor:
     return Tensor(init.name, shape, TensorKind.INITIALIZER, dtype, _small_values(init, shape, dtype))
 
 
-def _missing_dim_name(input_name: str, axis: int) -> str:
-    return f"{input_name}_dim{axis}"
+class _Declared(Mapping[str, Any]):
+    """The file's declared shapes (:func:`_declared_shapes`), resolved when first read: only a
+    graph with an op that has no rule ever needs them."""
+
+    def __init__(self, graph: Any, bound: Mapping[str, Any], ledger: Ledger | None) -> None:
+        self._args = (graph, bound, ledger)
+        self._shapes: dict[str, Any] | None = None
+
+    def _resolved(self) -> dict[str, Any]:
+        if self._shapes is None:
+            self._shapes = _declared_shapes(*self._args)
+        return self._shapes
+
+    def __getitem__(self, name: str) -> Any:
+        return self._resolved()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._resolved())
+
+    def __len__(self) -> int:
+        return len(self._resolved())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._resolved()
 
 
-def _dynamic_dims(model: Any, display: str) -> list[str]:
-    """Names of the graph inputs' dynamic dims, in order of first appearance."""
-    initializers = {i.name for i in model.graph.initializer}
-    names: dict[str, None] = {}
-    for value_info in model.graph.input:
-        if value_info.name in initializers or not value_info.type.HasField("tensor_type"):
+def _declared_shapes(graph: Any, bound: Mapping[str, Any], ledger: Ledger | None) -> dict[str, Any]:
+    """Shapes the file declares for computed tensors (value_info, graph outputs), dims resolved:
+    a graph-input dim's name takes its bound value; another name, or none, a symbol of its own."""
+    from archcost.ledger import identifier
+
+    found: dict[str, Any] = {}
+    for info in (*graph.value_info, *graph.output):
+        if not info.name or not info.type.HasField("tensor_type") or not info.type.tensor_type.HasField("shape"):
             continue
-        tensor_type = value_info.type.tensor_type
-        if not tensor_type.HasField("shape"):
-            continue
-        for axis, dim in enumerate(tensor_type.shape.dim):
-            if dim.HasField("dim_value"):
+        dims: list[Any] = []
+        for axis, dim in enumerate(info.type.tensor_type.shape.dim):
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                dims.append(int(dim.dim_value))
                 continue
-            names[dim.dim_param or _missing_dim_name(value_info.name, axis)] = None
-    return list(names)
+            name = dim.dim_param if dim.HasField("dim_param") and dim.dim_param.strip() else ""
+            if name in bound:
+                dims.append(bound[name])
+                continue
+            from archcost.ledger import RUN_TIME
+            from archcost.symbols import run_time_symbol
 
-
-def _bind(dims: list[str], bindings: Mapping[str, Any], symbols: tuple[str, ...],
-          display: str) -> dict[str, Any]:
-    """Each dynamic dim's value: a positive int when bound, else its SymPy symbol."""
-    from archcost.api import parse_value
-
-    available = ", ".join(dims) if dims else "none (every dim is concrete)"
-    for name in (*bindings, *symbols):
-        if name not in dims:
-            raise UsageError(f"the model has no dynamic dimension {name!r}; "
-                             f"its dynamic dimensions: {available}", where=display)
-    for name in symbols:
-        if name in bindings:
-            raise UsageError(f"dimension {name!r} is both bound with --set and left symbolic",
-                             where=display)
-    values: dict[str, Any] = {}
-    for name in dims:
-        if name in bindings:
-            value = parse_value(bindings[name], name)
-            if not isinstance(value, int) or value < 1:
-                raise UsageError(f"dimension {name!r} must be bound to a positive integer, got {value}",
-                                 where=display)
-            values[name] = value
-        else:
-            from archcost.symbols import dim_symbol
-
-            values[name] = dim_symbol(name)
-    return values
-
-
-def _input_type(value_info: Any, where: str, bound: Mapping[str, Any]) -> tuple[tuple[Count, ...], str]:
-    if not value_info.type.HasField("tensor_type"):
-        raise ModelFormatError(
-            f"graph input {value_info.name!r} is not a tensor (sequence, map or optional inputs "
-            "are not supported)", where=where,
-        )
-    tensor_type = value_info.type.tensor_type
-    if not tensor_type.HasField("shape"):
-        raise ModelFormatError(
-            f"graph input {value_info.name!r} has no shape, not even a rank; archcost needs one",
-            where=where,
-        )
-    shape: list[Count] = []
-    for axis, dim in enumerate(tensor_type.shape.dim):
-        if dim.HasField("dim_value"):
-            if dim.dim_value < 0:
-                raise ModelFormatError(f"graph input {value_info.name!r} has a negative dim "
-                                       f"{dim.dim_value}", where=where)
-            shape.append(int(dim.dim_value))
-        else:
-            shape.append(bound[dim.dim_param or _missing_dim_name(value_info.name, axis)])
-    return tuple(shape), dtype_name(tensor_type.elem_type)
+            symbol = identifier(name or f"{info.name}_dim{axis}")
+            if ledger is not None:
+                ledger.declare(symbol, RUN_TIME, f"declared by the file for tensor {info.name!r}, axis {axis}")
+            dims.append(run_time_symbol(symbol))
+        found[info.name] = (tuple(dims), dtype_name(info.type.tensor_type.elem_type))
+    return found
 
 
 # --- nodes ------------------------------------------------------------------------------
@@ -423,7 +422,16 @@ def _where(display: str, path: _Path) -> str:
     return display + ":" + "/".join(f"node {i}/{attr}" for i, attr in path)
 
 
-def build_bodies(graph: Any, display: str) -> dict[_Path, Any]:
+def model_opsets(model: Any) -> dict[str, int]:
+    """The opset version of each domain the model imports ("" for the default domain)."""
+    opsets = {}
+    for entry in model.opset_import:
+        domain = "" if entry.domain in _ONNX_DOMAINS else entry.domain
+        opsets[domain] = int(entry.version)
+    return opsets
+
+
+def build_bodies(graph: Any, display: str, opsets: Mapping[str, int] | None = None) -> dict[_Path, Any]:
     """Every graph-valued attribute under ``graph`` as a :class:`~archcost.ops.control.Body`.
 
     The subgraphs are listed with an explicit stack (parents before children)
@@ -452,16 +460,17 @@ def build_bodies(graph: Any, display: str) -> dict[_Path, Any]:
                     pending.append(((*path, (index, attr.name)), attr.g))
     bodies: dict[_Path, Any] = {}
     for path, current in sorted(found, key=lambda item: -len(item[0])):
-        bodies[path] = _body(current, path, display, bodies)
+        bodies[path] = _body(current, path, display, bodies, opsets or {})
     return bodies
 
 
-def _body(graph: Any, path: _Path, display: str, bodies: Mapping[_Path, Any]) -> Any:
+def _body(graph: Any, path: _Path, display: str, bodies: Mapping[_Path, Any], opsets: Mapping[str, int]) -> Any:
     """One subgraph as a Body; the bodies nested in it are already in ``bodies``."""
     from archcost.ops.control import Body, subgraph_attrs
 
     where = _where(display, path)
     builder = GraphBuilder(graph.name or path[-1][1])
+    builder.opsets.update(opsets)
     local: set[str] = set()
     for index, init in enumerate(graph.initializer):
         builder.add_tensor(_initializer(init, f"{where}:initializer {index}"),
@@ -469,10 +478,14 @@ def _body(graph: Any, path: _Path, display: str, bodies: Mapping[_Path, Any]) ->
         local.add(init.name)
     formal = tuple(v.name for v in graph.input if v.name not in local)
     formal_dtypes = []
+    formal_ranks: list[int | None] = []
     for name, value_info in zip(formal, (v for v in graph.input if v.name not in local), strict=True):
-        elem = value_info.type.tensor_type.elem_type if value_info.type.HasField("tensor_type") else 0
+        tensor_type = value_info.type.tensor_type if value_info.type.HasField("tensor_type") else None
+        elem = tensor_type.elem_type if tensor_type is not None else 0
         dtype = dtype_name(elem) if elem else "float32"
         formal_dtypes.append(dtype)
+        formal_ranks.append(len(tensor_type.shape.dim) if tensor_type is not None and tensor_type.HasField("shape")
+                            else None)
         builder.add_tensor(Tensor(name, (), TensorKind.INPUT, dtype), where=where)
         local.add(name)
     read_node = _NodeReader(display, bodies, path)
@@ -492,7 +505,8 @@ def _body(graph: Any, path: _Path, display: str, bodies: Mapping[_Path, Any]) ->
     for node in nodes:
         builder.add_node(node)
     builder.outputs.extend(outputs)
-    return Body(graph.name or path[-1][1], builder.build(), formal, outer, outputs, tuple(formal_dtypes))
+    return Body(graph.name or path[-1][1], builder.build(), formal, outer, outputs, tuple(formal_dtypes),
+                tuple(formal_ranks))
 
 
 def _check_outer_names(builder: GraphBuilder, display: str) -> None:

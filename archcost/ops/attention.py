@@ -141,3 +141,31 @@ def linear_attention(view: OpView) -> OpResult:
         terms["elementwise_op"] = b * t * h_kv * d_k * d_v
     return OpResult(outputs=((b, t, h_q * d_v), (b, h_kv, d_k, d_v)), terms=terms,
                     category=Category.ATTENTION_MATMUL)
+
+
+@register("FlexAttention", domain="ai.onnx.preview", roles=("x", "x", "x"))
+def flex_attention(view: OpView) -> OpResult:
+    """FlexAttention(Q, K, V) with optional ``score_mod`` and ``prob_mod`` subgraphs.
+
+    Q ``[B, H_q, L, d]``, K ``[B, H_kv, S, d]``, V ``[B, H_kv, S, d_v]`` → ``[B, H_q, L, d_v]``.
+
+    * mac = B · H_q · L · S · (d + d_v) (QKᵀ and the probabilities times V);
+    * softmax_op = 3 · B · H_q · L · S;
+    * each modifier subgraph's own terms, applied once to the ``[B, H_q, L, S]`` scores.
+    """
+    from archcost.ops.control import BodyResult
+
+    q, k, v = view.input(0), view.input(1), view.input(2)
+    if len(q.shape) != 4 or len(k.shape) != 4 or len(v.shape) != 4:
+        raise view.fail(f"Q, K and V must be rank 4, got {list(q.shape)}, {list(k.shape)}, {list(v.shape)}")
+    b, h_q, length, d = q.shape
+    view.equal(d, k.shape[3], "Q and K have one head size")
+    span = view.equal(k.shape[2], v.shape[2], "K and V have one sequence length")
+    scores = b * h_q * length * span
+    terms: dict[str, Count] = {"mac": scores * (d + v.shape[3]), "softmax_op": 3 * scores}
+    for key in ("score_mod", "prob_mod"):
+        body = view.attrs.get(key)
+        if isinstance(body, BodyResult):
+            for term, value in body.terms.items():
+                terms[term] = terms.get(term, 0) + value
+    return OpResult(outputs=((b, h_q, length, v.shape[3]),), terms=terms, category=Category.ATTENTION_MATMUL)

@@ -7,7 +7,7 @@ channels, D_F output feature-map size; g groups, B batch.
 from __future__ import annotations
 
 from archcost.categories import Category
-from archcost.numeric import Count, any_below, decide, prod
+from archcost.numeric import Count, any_below, decide, prod, same
 from archcost.ops._spatial import output_size, spatial_attrs
 from archcost.ops.registry import OpResult, OpView, register
 
@@ -18,7 +18,7 @@ def conv_category(group: Count, in_channels: Count, per_group: Count, kernel: li
     pointwise = all(k == 1 for k in kernel)
     if group == 1:
         return Category.CONV_1X1 if pointwise else Category.FULL_CONV
-    if decide(group == in_channels) and decide(per_group == 1):
+    if same(group, in_channels) and same(per_group, 1):
         return Category.DEPTHWISE
     return Category.GROUPED_CONV
 
@@ -44,11 +44,12 @@ def conv(view: OpView) -> OpResult:
     group = view.attr("group")
     if decide(group < 1) is True:
         raise view.fail(f"group must be positive, got {group}")
-    if decide(per_group * group == in_channels) is False:
+    if same(per_group * group, in_channels) is False:
         raise view.fail(
             f"input has {in_channels} channels, but weight {list(w.shape)} with group={group} "
             f"expects {per_group * group}"
         )
+    in_channels = view.equal(in_channels, per_group * group, "input channels match the weight's")
     if isinstance(out_channels, int) and isinstance(group, int) and out_channels % group:
         raise view.fail(f"output channels {out_channels} are not divisible by group={group}")
     strides, dilations, pads, auto_pad = spatial_attrs(view, len(spatial), kernel)

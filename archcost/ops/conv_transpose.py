@@ -31,8 +31,7 @@ def conv_transpose(view: OpView) -> OpResult:
     group = view.attr("group")
     if decide(group < 1) is True:
         raise view.fail(f"group must be positive, got {group}")
-    if decide(w.shape[0] == in_channels) is False:
-        raise view.fail(f"weight {list(w.shape)} expects {w.shape[0]} input channels, got {in_channels}")
+    in_channels = view.equal(in_channels, w.shape[0], f"input channels match weight {list(w.shape)}")
     out_channels = w.shape[1] * group
     kernel = list(view.attr("kernel_shape") or w.shape[2:])
     strides, dilations, pads, auto_pad = spatial_attrs(view, rank, kernel)

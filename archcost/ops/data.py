@@ -15,18 +15,20 @@ symbolic dims ``<node>_count`` (see :func:`count_dim`), never a failure.
 
 from __future__ import annotations
 
-from archcost.numeric import Count, decide, prod
-from archcost.ops.registry import OpResult, OpView, register
-from archcost.ops.tensor import const_ints, normalize_axis
+from collections.abc import Callable
+
+from archcost.numeric import Count, prod, same
+from archcost.ops import _contents
+from archcost.ops.registry import InputInfo, OpResult, OpView, register
+from archcost.ops.tensor import input_values, known_ints, normalize_axis
 
 Shape = tuple[Count, ...]
+Values = tuple[Count, ...]
 
 
 def count_dim(view: OpView, what: str = "count") -> Count:
-    """A positive-integer symbol ``<node>_<what>`` for a size only the data decides."""
-    from archcost.symbols import dim_symbol
-
-    return dim_symbol(f"{view.name}_{what}")
+    """The symbol ``<node>_<what>`` (an integer ≥ 0) for a size only the data decides."""
+    return view.symbol(what, f"{what}, decided by the data at run time")
 
 
 def _mode(view: OpView) -> str:
@@ -61,28 +63,77 @@ def space_to_depth(view: OpView) -> OpResult:
 
 @register("GatherElements", roles=("x", "const"), defaults={"axis": 0})
 def gather_elements(view: OpView) -> OpResult:
-    """GatherElements: output has the indices' shape; no cost (a lookup)."""
-    return OpResult(outputs=(view.input(1).shape,), dtypes=(view.input(0).dtype,))
+    """GatherElements: output has the indices' shape; no cost (a lookup). Known contents are
+    gathered too."""
+    data, where = view.input(0), view.input(1)
+    value = None
+    sizes, where_sizes = known_ints(data.shape), known_ints(where.shape)
+    if data.value is not None and where.value is not None and sizes is not None and where_sizes is not None:
+        axis = normalize_axis(view, view.attr("axis"), len(sizes))
+        picks = known_ints(where.value)
+        if picks is not None and all(-sizes[axis] <= p < sizes[axis] for p in picks):
+            st = _contents.strides(sizes)
+            value = tuple(data.value[sum((p % sizes[axis] if k == axis else i) * s
+                                         for k, (i, s) in enumerate(zip(index, st, strict=True)))]
+                          for p, index in zip(picks, _contents.indices(where_sizes), strict=True))
+    return OpResult(outputs=(where.shape,), dtypes=(data.dtype,), values=(value,))
 
 
 @register("GatherND", roles=("x", "const"), defaults={"batch_dims": 0})
 def gather_nd(view: OpView) -> OpResult:
-    """GatherND: ``indices[:-1] + data[b + indices[-1]:]``; no cost (a lookup)."""
+    """GatherND: ``indices[:-1] + data[b + indices[-1]:]``; no cost (a lookup). Known contents
+    are gathered too (``batch_dims`` = 0)."""
     data, indices = view.input(0), view.input(1)
     b = view.attr("batch_dims")
     last = indices.shape[-1] if indices.shape else None
     if not isinstance(last, int):
         raise view.fail(f"the last dim of indices {list(indices.shape)} must be concrete")
     out = (*indices.shape[:-1], *data.shape[b + last:])
-    return OpResult(outputs=(out,), dtypes=(data.dtype,))
+    value = None
+    sizes, picks = known_ints(data.shape), known_ints(indices.value) if indices.value is not None else None
+    if data.value is not None and picks is not None and sizes is not None and b == 0 and last:
+        st = _contents.strides(sizes)
+        inner = prod(sizes[last:])
+        gathered: list[Count] = []
+        for n in range(len(picks) // last):
+            index = picks[n * last:(n + 1) * last]
+            if not all(-d <= i < d for i, d in zip(index, sizes, strict=False)):
+                break
+            base = sum((i % d) * s for i, d, s in zip(index, sizes, st, strict=False))
+            gathered.extend(data.value[base:base + int(inner)])
+        else:
+            value = tuple(gathered)
+    return OpResult(outputs=(out,), dtypes=(data.dtype,), values=(value,))
 
 
-def _scatter(view: OpView) -> OpResult:
-    data, updates = view.input(0), view.input(2)
+def _scatter(view: OpView, write: Callable[[InputInfo, list[int], InputInfo, InputInfo], Values | None]) -> OpResult:
+    """A scatter's shape and cost; with no reduction and every content known, its contents."""
+    data, where, updates = view.input(0), view.input(1), view.input(2)
     reduction = view.attr("reduction", "none")
     reduction = reduction.decode() if isinstance(reduction, bytes) else reduction
     terms = {} if reduction == "none" else {"elementwise_op": prod(updates.shape)}
-    return OpResult(outputs=(data.shape,), terms=terms)
+    value = None
+    sizes = known_ints(data.shape)
+    if (reduction == "none" and sizes is not None and data.value is not None and where.value is not None
+            and updates.value is not None and known_ints(where.shape) is not None):
+        value = write(data, sizes, where, updates)
+    return OpResult(outputs=(data.shape,), terms=terms, values=(value,))
+
+
+def _write_elements(view: OpView) -> Callable[[InputInfo, list[int], InputInfo, InputInfo], Values | None]:
+    def write(data: InputInfo, sizes: list[int], where: InputInfo, updates: InputInfo) -> Values | None:
+        axis = normalize_axis(view, view.attr("axis", 0), len(sizes))
+        picks = known_ints(where.value or ())
+        if picks is None:
+            return None
+        return _contents.scatter_elements(data.value or (), sizes, axis, tuple(picks),
+                                          known_ints(where.shape) or [], updates.value or ())
+    return write
+
+
+def _write_nd(data: InputInfo, sizes: list[int], where: InputInfo, updates: InputInfo) -> Values | None:
+    return _contents.scatter_nd(data.value or (), sizes, where.value or (), known_ints(where.shape) or [],
+                                updates.value or ())
 
 
 @register("ScatterElements", roles=("x", "const", "x"), defaults={"axis": 0, "reduction": "none"})
@@ -90,13 +141,13 @@ def scatter_elements(view: OpView) -> OpResult:
     """ScatterElements: output has data's shape; no cost, or elementwise_op = 1 per update
     element with a ``reduction``.
     """
-    return _scatter(view)
+    return _scatter(view, _write_elements(view))
 
 
 @register("Scatter", roles=("x", "const", "x"), defaults={"axis": 0})
 def scatter(view: OpView) -> OpResult:
     """Scatter (deprecated ScatterElements): output has data's shape; no cost."""
-    return _scatter(view)
+    return _scatter(view, _write_elements(view))
 
 
 @register("ScatterND", roles=("x", "const", "x"), defaults={"reduction": "none"})
@@ -104,7 +155,7 @@ def scatter_nd(view: OpView) -> OpResult:
     """ScatterND: output has data's shape; no cost, or elementwise_op = 1 per update
     element with a ``reduction``.
     """
-    return _scatter(view)
+    return _scatter(view, _write_nd)
 
 
 @register("Compress", roles=("x", "const"))
@@ -252,7 +303,7 @@ def reverse_sequence(view: OpView) -> OpResult:
 def center_crop_pad(view: OpView) -> OpResult:
     """CenterCropPad to ``shape`` on ``axes`` (default all); no cost (a copy)."""
     x = view.input(0)
-    target = const_ints(view, 1, "shape")
+    target = input_values(view, 1, "shape")
     if target is None:
         raise view.fail("the shape input is required")
     rank = len(x.shape)
@@ -271,8 +322,8 @@ def col2im(view: OpView) -> OpResult:
     input element (overlapping blocks are summed).
     """
     x = view.input(0)
-    image = const_ints(view, 1, "image_shape")
-    block = const_ints(view, 2, "block_shape")
+    image = input_values(view, 1, "image_shape")
+    block = input_values(view, 2, "block_shape")
     if image is None or block is None or len(x.shape) != 3:
         raise view.fail("needs a rank-3 input and constant image_shape and block_shape")
     channels = x.shape[1] // prod(block)
@@ -289,7 +340,7 @@ def upsample(view: OpView) -> OpResult:
     x = view.input(0)
     scales = view.attr("scales")
     if scales is None:
-        scales = const_ints(view, 1, "scales")
+        scales = input_values(view, 1, "scales")
     if scales is None or len(scales) != len(x.shape):
         raise view.fail(f"scales need {len(x.shape)} entries")
     from fractions import Fraction
@@ -319,7 +370,7 @@ def non_max_suppression(view: OpView) -> OpResult:
 def max_unpool(view: OpView) -> OpResult:
     """MaxUnpool: scatter back to ``output_shape``, or (D − 1)·s − p_b − p_e + k; no cost."""
     x = view.input(0)
-    given = const_ints(view, 2, "output_shape")
+    given = input_values(view, 2, "output_shape")
     if given is not None:
         return OpResult(outputs=(tuple(given),))
     kernel = list(view.attr("kernel_shape") or [])
@@ -338,7 +389,7 @@ def det(view: OpView) -> OpResult:
     multiply-subtract pairs of an LU factorization, Σ_{k<n} k²).
     """
     x = view.input(0)
-    if len(x.shape) < 2 or decide(x.shape[-1] == x.shape[-2]) is False:
+    if len(x.shape) < 2 or same(x.shape[-1], x.shape[-2]) is False:
         raise view.fail(f"needs square matrices, got {list(x.shape)}")
     n = x.shape[-1]
     batch = prod(x.shape[:-2])
@@ -393,10 +444,12 @@ def dft(view: OpView) -> OpResult:
     """DFT along ``axis`` (input 2 from opset 20, else the attribute; default 1).
 
     Input ``[..., N, 1 or 2]`` (real or complex), output ``[..., N_out, 2]`` with
-    N_out = n (or n//2 + 1 when onesided), n = dft_length (input 1) or N.
-    mac = 4 · (other elements) · N_out · n: the transform as a dense complex
-    matrix product, 4 real multiply-accumulates per complex one (an FFT does
-    less; this is the direct form's count).
+    N_out = n (or n//2 + 1 when onesided), n = dft_length (input 1) or N. The
+    inverse of a one-sided spectrum (an inverse real FFT) is real: ``[..., n, 1]``
+    with n = dft_length or 2·(N − 1).
+    mac = 4 · (other elements) · N_out · n (inverse one-sided: 4 · others · n · N):
+    the transform as a dense complex matrix product, 4 real multiply-accumulates per
+    complex one (an FFT does less; this is the direct form's count).
     """
     x = view.input(0)
     rank = len(x.shape)
@@ -406,10 +459,14 @@ def dft(view: OpView) -> OpResult:
         axis = int(axis_in.value[0])
     axis = normalize_axis(view, axis, rank - 1)
     n = view.optional(1)
+    others = prod(d for i, d in enumerate(x.shape[:-1]) if i != axis)
+    if view.attr("inverse") and view.attr("onesided"):
+        length = 2 * (x.shape[axis] - 1) if n is None else _scalar_input(view, 1, "dft_length")
+        out = (*(length if i == axis else d for i, d in enumerate(x.shape[:-1])), 1)
+        return OpResult(outputs=(out,), terms={"mac": 4 * others * length * x.shape[axis]})
     length = x.shape[axis] if n is None else _scalar_input(view, 1, "dft_length")
     n_out = length // 2 + 1 if view.attr("onesided") else length
     out = (*(n_out if i == axis else d for i, d in enumerate(x.shape[:-1])), 2)
-    others = prod(d for i, d in enumerate(x.shape[:-1]) if i != axis)
     return OpResult(outputs=(out,), terms={"mac": 4 * others * n_out * length})
 
 
@@ -457,7 +514,7 @@ def affine_grid(view: OpView) -> OpResult:
 
     mac = N · ∏spatial · r · (r + 1): each point is θ (r × (r+1)) times [x, 1].
     """
-    size = const_ints(view, 1, "size")
+    size = input_values(view, 1, "size")
     if size is None or len(size) not in (4, 5):
         raise view.fail("size must be a constant [N, C, H, W] or [N, C, D, H, W]")
     n, spatial = size[0], tuple(size[2:])

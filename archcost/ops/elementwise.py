@@ -8,16 +8,24 @@ A stored operand of Add/Sub counts as a ``bias`` parameter and of Mul as a
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 
-from archcost.numeric import Count, decide, prod
+from archcost.numeric import Count, decide, is_concrete, normalize, prod, quotient, same
+from archcost.ops import _contents
 from archcost.ops._dtypes import is_integer
 from archcost.ops.registry import OpResult, OpView, register
+from archcost.ops.tensor import known_ints
 
 Shape = tuple[Count, ...]
 
 
 def broadcast(view: OpView, *shapes: Shape) -> Shape:
-    """NumPy broadcasting of ``shapes``; symbolic dims that may differ are assumed equal."""
+    """NumPy broadcasting of ``shapes``.
+
+    Per axis, 1 gives way to any size and equal sizes agree. Two sizes that may
+    differ are assumed equal (a symbol against 5: the symbol is 5, or 1) and the
+    assumption is recorded; two concrete sizes that differ, neither 1, are an error.
+    """
     if shapes and all(shape == shapes[0] for shape in shapes):
         return tuple(shapes[0])  # the common case, and equal shapes broadcast to themselves
     rank = max((len(s) for s in shapes), default=0)
@@ -29,20 +37,28 @@ def broadcast(view: OpView, *shapes: Shape) -> Shape:
             if offset < 0:
                 continue
             d = shape[offset]
-            if decide(d == 1):
-                continue
-            if decide(dim == 1):
-                dim = d
-            elif decide(dim == d) is False and isinstance(dim, int) and isinstance(d, int):
+            if type(d) is int and type(dim) is int:
+                if d == dim or d == 1:
+                    continue
+                if dim == 1:
+                    dim = d
+                    continue
                 raise view.fail(f"shapes {[list(s) for s in shapes]} do not broadcast")
+            if same(d, 1) is True or same(d, dim) is True:
+                continue
+            if same(dim, 1) is True:
+                dim = d
+                continue
+            dim = view.equal(dim, d, f"broadcast dims on axis {axis} of {rank} agree (or one is 1)")
         result.append(dim)
     return tuple(result)
 
 
 def fold(view: OpView, out: Shape, fn: Callable[[Count, Count], Count]) -> tuple[Count, ...] | None:
-    """Contents of a binary op's output, when both integer inputs' contents are known.
+    """Contents of a binary op's output, when both inputs' contents are known.
 
-    Only small tensors whose contents are known (shape arithmetic) are folded;
+    Only small tensors whose contents are known (shape arithmetic, in integers
+    or in floats such as a scale computed as ``Cast(Shape) * 2.0``) are folded;
     anything else, or an undecidable symbolic comparison, gives ``None``.
     """
     a, b = view.input(0), view.input(1)
@@ -51,12 +67,16 @@ def fold(view: OpView, out: Shape, fn: Callable[[Count, Count], Count]) -> tuple
     size = prod(out)
     if not isinstance(size, int):
         return None
-    if not (is_integer(a.dtype) and is_integer(b.dtype)):
-        return None
-    if len(a.value) not in (1, size) or len(b.value) not in (1, size):
-        return None
+    a_values, b_values = a.value, b.value
+    if len(a_values) not in (1, size) or len(b_values) not in (1, size):
+        a_shape, b_shape, out_shape = known_ints(a.shape), known_ints(b.shape), known_ints(out)
+        if a_shape is None or b_shape is None or out_shape is None:
+            return None
+        a_values = _contents.broadcast_to(a_values, a_shape, out_shape)
+        b_values = _contents.broadcast_to(b_values, b_shape, out_shape)
     try:
-        return tuple(fn(a.value[i % len(a.value)], b.value[i % len(b.value)]) for i in range(size))
+        return tuple(normalize(fn(a_values[i % len(a_values)], b_values[i % len(b_values)]))
+                     for i in range(size))
     except (ValueError, ZeroDivisionError, TypeError):
         return None
 
@@ -69,11 +89,18 @@ def _int_div(a: Count, b: Count) -> Count:
     return a // b
 
 
+def _true_div(a: Count, b: Count) -> Count:
+    """Float Div: exact, as a Fraction for numbers and a SymPy quotient for expressions."""
+    if is_concrete(a) and is_concrete(b):
+        return Fraction(a) / Fraction(b)
+    return quotient(a, b) if same(b, 0) is False else a / b
+
+
 def binary(view: OpView, fn: Callable[[Count, Count], Count] | None = None,
            dtype: str | None = None) -> OpResult:
     """A broadcasting binary op: elementwise_op = 1 per output element.
 
-    ``fn`` folds small known integer contents (shape arithmetic); ``dtype`` overrides the
+    ``fn`` folds small known contents (shape arithmetic); ``dtype`` overrides the
     output dtype (``bool`` for comparisons).
     """
     out = broadcast(view, view.input(0).shape, view.input(1).shape)
@@ -114,5 +141,5 @@ def mul(view: OpView) -> OpResult:
 
 @register("Div", roles=("x", "x"))
 def div(view: OpView) -> OpResult:
-    """Div: elementwise_op = 1 per output element."""
-    return binary(view, _int_div)
+    """Div: elementwise_op = 1 per output element (integer contents truncate, as ONNX does)."""
+    return binary(view, _int_div if is_integer(view.input(0).dtype) else _true_div)

@@ -8,7 +8,7 @@ two activations (attention's QKᵀ and AV) is an attention matmul.
 from __future__ import annotations
 
 from archcost.categories import Category
-from archcost.numeric import decide, prod
+from archcost.numeric import prod
 from archcost.ops.elementwise import broadcast
 from archcost.ops.registry import OpResult, OpView, register
 
@@ -29,8 +29,7 @@ def gemm(view: OpView) -> OpResult:
         raise view.fail(f"inputs must be rank 2, got {list(a.shape)} and {list(b.shape)}")
     m, k = (a.shape[1], a.shape[0]) if view.attr("transA") else a.shape
     k_b, n = (b.shape[1], b.shape[0]) if view.attr("transB") else b.shape
-    if decide(k == k_b) is False:
-        raise view.fail(f"inner dims differ: A' is [{m}, {k}], B' is [{k_b}, {n}]")
+    k = view.equal(k, k_b, f"inner dims of A' [{m}, {k}] and B' [{k_b}, {n}] agree")
     terms = {"mac": m * n * k}
     if c is not None:
         terms["bias_add"] = m * n
@@ -57,8 +56,7 @@ def matmul(view: OpView) -> OpResult:
     b_shape = (*b.shape, 1) if len(b.shape) == 1 else b.shape
     n, k = a_shape[-2:]
     k_b, m = b_shape[-2:]
-    if decide(k == k_b) is False:
-        raise view.fail(f"inner dims differ: {list(a.shape)} @ {list(b.shape)}")
+    k = view.equal(k, k_b, f"inner dims of {list(a.shape)} @ {list(b.shape)} agree")
     batch = broadcast(view, a_shape[:-2], b_shape[:-2])
     out = [*batch, n, m]
     if len(a.shape) == 1:

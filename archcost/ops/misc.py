@@ -13,11 +13,11 @@
 
 from __future__ import annotations
 
-from archcost.numeric import Count, decide, prod
+from archcost.numeric import Count, prod, same
 from archcost.ops._dtypes import dtype_name
 from archcost.ops.data import count_dim
 from archcost.ops.registry import OpResult, OpView, register
-from archcost.ops.tensor import MAX_SPLIT_PARTS, concrete_ints, const_ints, normalize_axis
+from archcost.ops.tensor import MAX_SPLIT_PARTS, input_values, normalize_axis
 
 Shape = tuple[Count, ...]
 
@@ -86,10 +86,15 @@ def string_concat(view: OpView) -> OpResult:
 
 @register("StringNormalizer", defaults={"case_change_action": "NONE", "is_case_sensitive": 0})
 def string_normalizer(view: OpView) -> OpResult:
-    """StringNormalizer: at most the input's shape (stopwords may drop entries, counted as
-    kept); no cost.
+    """StringNormalizer: the input's shape, or with ``stopwords`` the symbol ``<node>_count``
+    for the entries the data keeps (on the last axis of ``[C]`` or ``[1, C]``); no cost.
     """
-    return OpResult(outputs=(view.input(0).shape,), dtypes=("string",))
+    x = view.input(0)
+    if not view.attr("stopwords"):
+        return OpResult(outputs=(x.shape,), dtypes=("string",))
+    if not x.shape:
+        raise view.fail("the input must be [C] or [1, C]")
+    return OpResult(outputs=((*x.shape[:-1], count_dim(view)),), dtypes=("string",))
 
 
 @register("StringSplit")
@@ -132,14 +137,18 @@ def image_decoder(view: OpView) -> OpResult:
 
 
 def _merge(view: OpView, shapes: list[Shape]) -> Shape:
-    """One element shape for a sequence: equal dims stay, differing ones become a symbol."""
+    """One element shape for a sequence: equal dims stay, differing ones become a symbol.
+
+    Elements of different ranks (a sequence whose declared element rank the data does
+    not keep) take the last one's rank, every dim a symbol.
+    """
     first = shapes[0]
     if any(len(s) != len(first) for s in shapes):
-        raise view.fail(f"sequence elements {[list(s) for s in shapes]} have different ranks")
+        return tuple(count_dim(view, f"dim{axis}") for axis in range(len(shapes[-1])))
     out = []
     for axis, dim in enumerate(first):
-        same = all(decide(s[axis] == dim) is True for s in shapes)
-        out.append(dim if same else count_dim(view, f"dim{axis}"))
+        agree = all(same(s[axis], dim) is True for s in shapes)
+        out.append(dim if agree else count_dim(view, f"dim{axis}"))
     return tuple(out)
 
 
@@ -208,7 +217,7 @@ def split_to_sequence(view: OpView) -> OpResult:
     x = view.input(0)
     axis = normalize_axis(view, view.attr("axis"), len(x.shape))
     dim = x.shape[axis]
-    split = const_ints(view, 1, "split")
+    split = input_values(view, 1, "split")
     info = view.optional(1)
     if split is None:
         element = tuple(d for i, d in enumerate(x.shape) if i != axis or view.attr("keepdims"))
@@ -227,7 +236,7 @@ def split_to_sequence(view: OpView) -> OpResult:
             return OpResult(outputs=((count_dim(view), *(size if i == axis else d
                                                          for i, d in enumerate(x.shape))),))
     else:
-        sizes = list(concrete_ints(view, list(split), "split"))
+        sizes = list(split)
     shapes = [tuple(s if i == axis else d for i, d in enumerate(x.shape)) for s in sizes]
     return OpResult(outputs=((len(sizes), *_merge(view, shapes)),))
 
@@ -249,10 +258,11 @@ def concat_from_sequence(view: OpView) -> OpResult:
 
 @register("Optional", roles=("x",))
 def optional(view: OpView) -> OpResult:
-    """Optional: wraps its input (represented by it); no cost."""
+    """Optional: wraps its input (represented by it); no cost. An empty optional (a ``type``
+    attribute only) holds nothing: it is represented as an empty stack, ``[0]``."""
     x = view.optional(0)
     if x is None:
-        raise view.fail("an empty Optional (type attribute only) has no shape archcost can use")
+        return OpResult(outputs=((0,),))
     return OpResult(outputs=(x.shape,), values=(x.value,))
 
 

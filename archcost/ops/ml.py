@@ -4,9 +4,11 @@ Linear models are dense products: mac = N · F · R, R rows of coefficients
 (classes or targets), with their intercepts as bias adds; an SVM evaluates its
 kernel against every support vector (mac = N · V · F) and then weighs the
 kernel values (mac = N · V · R). Per-feature transforms cost ``elementwise_op``
-per element. Map, dictionary and tree-ensemble ops (CastMap, DictVectorizer,
-ZipMap, TreeEnsemble*) have no rule: they are reported as unknown ops of
-domain ``ai.onnx.ml``.
+per element. A tree ensemble compares once per level of each tree a sample
+walks down: ``elementwise_op`` = N · Σ depth (the deepest path of every tree,
+an upper bound). ZipMap turns scores into a sequence of maps, represented as
+the scores' ``[N, C]``. CastMap and DictVectorizer read maps, which archcost
+does not represent: they are reported as unknown ops.
 
 Coefficients live in attributes, not initializers, so they are not counted as
 parameters (the parameter walk only sees tensors).
@@ -36,7 +38,8 @@ def _labels_dtype(view: OpView) -> str:
 @register("LinearClassifier", domain=ML)
 def linear_classifier(view: OpView) -> OpResult:
     """LinearClassifier: mac = N · F · R, R = len(coefficients) / F; bias_add = N · R with
-    intercepts. Outputs: labels ``[N]`` and scores ``[N, R]``.
+    intercepts. Outputs: labels ``[N]`` and scores ``[N, C]``, one per class label (a binary
+    classifier with one row of coefficients scores both classes), or R without labels.
     """
     n, f = _features(view)
     coefficients = view.attr("coefficients") or []
@@ -46,7 +49,8 @@ def linear_classifier(view: OpView) -> OpResult:
     terms: dict[str, Count] = {"mac": n * f * rows}
     if view.attr("intercepts"):
         terms["bias_add"] = n * rows
-    return OpResult(outputs=((n,), (n, rows)), terms=terms, dtypes=(_labels_dtype(view), "float32"))
+    classes = len(view.attr("classlabels_ints") or view.attr("classlabels_strings") or []) or rows
+    return OpResult(outputs=((n,), (n, classes)), terms=terms, dtypes=(_labels_dtype(view), "float32"))
 
 
 @register("LinearRegressor", domain=ML)
@@ -165,3 +169,87 @@ def one_hot_encoder(view: OpView) -> OpResult:
     x = view.input(0)
     categories = len(view.attr("cats_int64s") or view.attr("cats_strings") or [])
     return OpResult(outputs=((*x.shape, categories),), dtypes=("float32",))
+
+
+@register("ZipMap", domain=ML)
+def zip_map(view: OpView) -> OpResult:
+    """ZipMap: scores ``[N, C]`` → a sequence of N maps of C entries, represented as ``[N, C]``;
+    no cost (a relabelling)."""
+    x = view.input(0)
+    return OpResult(outputs=(x.shape,), dtypes=("map",))
+
+
+def _tree_depths(roots: list[int], children: dict[int, list[int]]) -> int:
+    """Σ over trees of the number of levels on the deepest root-to-leaf path."""
+    total = 0
+    for root in roots:
+        deepest, stack, seen = 0, [(root, 1)], set()
+        while stack:
+            node, level = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children.get(node, ()))
+        total += deepest
+    return total
+
+
+def _ensemble(view: OpView, width: Count, depth: int, *, labels: bool) -> OpResult:
+    n, _ = _features(view)
+    terms: dict[str, Count] = {"elementwise_op": n * depth}
+    if labels:
+        return OpResult(outputs=((n,), (n, width)), terms=terms, dtypes=(_labels_dtype(view), "float32"))
+    return OpResult(outputs=((n, width),), terms=terms, dtypes=(view.input(0).dtype,))
+
+
+def _legacy_depth(view: OpView) -> int:
+    """Σ tree depths of a TreeEnsembleRegressor/Classifier (nodes keyed by tree and node id)."""
+    trees = list(view.attr("nodes_treeids") or [])
+    ids = list(view.attr("nodes_nodeids") or [])
+    modes = [m.decode() if isinstance(m, bytes) else str(m) for m in view.attr("nodes_modes") or []]
+    true_ids = list(view.attr("nodes_truenodeids") or [])
+    false_ids = list(view.attr("nodes_falsenodeids") or [])
+    if not (len(trees) == len(ids) == len(modes) == len(true_ids) == len(false_ids)):
+        raise view.fail("the nodes_* attributes must have one entry per node")
+    children: dict[int, list[int]] = {}
+    key = {(t, i): k for k, (t, i) in enumerate(zip(trees, ids, strict=True))}
+    roots: dict[int, int] = {}
+    for k, (t, mode) in enumerate(zip(trees, modes, strict=True)):
+        if mode == "LEAF":
+            continue  # a leaf is not a compare
+        roots.setdefault(t, k)
+        children[k] = [key[(t, c)] for c in (true_ids[k], false_ids[k])
+                       if (t, c) in key and modes[key[(t, c)]] != "LEAF"]
+    return _tree_depths(list(roots.values()), children)
+
+
+@register("TreeEnsembleRegressor", domain=ML)
+def tree_ensemble_regressor(view: OpView) -> OpResult:
+    """TreeEnsembleRegressor: elementwise_op = N · Σ tree depths (a compare per level walked,
+    the deepest path: an upper bound). Output ``[N, n_targets]``."""
+    return _ensemble(view, view.attr("n_targets", 1), _legacy_depth(view), labels=False)
+
+
+@register("TreeEnsembleClassifier", domain=ML)
+def tree_ensemble_classifier(view: OpView) -> OpResult:
+    """TreeEnsembleClassifier: elementwise_op = N · Σ tree depths (as the regressor). Outputs:
+    labels ``[N]`` and scores ``[N, C]``, C the class labels (2 for a binary classifier)."""
+    classes = len(view.attr("classlabels_int64s") or view.attr("classlabels_strings") or [])
+    return _ensemble(view, max(classes, 2) if classes else 1, _legacy_depth(view), labels=True)
+
+
+@register("TreeEnsemble", domain=ML)
+def tree_ensemble(view: OpView) -> OpResult:
+    """TreeEnsemble (ai.onnx.ml 5): elementwise_op = N · Σ tree depths (a compare per level
+    walked, the deepest path: an upper bound). Output ``[N, n_targets]``."""
+    true_ids = list(view.attr("nodes_truenodeids") or [])
+    false_ids = list(view.attr("nodes_falsenodeids") or [])
+    true_leaf = list(view.attr("nodes_trueleafs") or [])
+    false_leaf = list(view.attr("nodes_falseleafs") or [])
+    if not (len(true_ids) == len(false_ids) == len(true_leaf) == len(false_leaf)):
+        raise view.fail("the nodes_* attributes must have one entry per node")
+    children = {k: [c for c, leaf in ((true_ids[k], true_leaf[k]), (false_ids[k], false_leaf[k])) if not leaf]
+                for k in range(len(true_ids))}
+    depth = _tree_depths(list(view.attr("tree_roots") or []), children)
+    return _ensemble(view, view.attr("n_targets", 1), depth, labels=False)

@@ -13,10 +13,15 @@ from archcost.ops.registry import OpResult, OpView, register
 @register(
     "BatchNormalization",
     roles=("x", "norm", "norm", "buffer", "buffer"),
-    defaults={"epsilon": 1e-5, "momentum": 0.9},
+    defaults={"epsilon": 1e-5, "momentum": 0.9, "training_mode": 0},
 )
 def batch_norm(view: OpView) -> OpResult:
-    """BatchNormalization (inference): norm_op = 2 per element (a folded scale and shift)."""
+    """BatchNormalization: norm_op = 2 per element (a folded scale and shift).
+
+    In training mode (``training_mode`` = 1, or the extra outputs of opsets before 9)
+    the optional outputs are the updated running mean and variance, ``[C]`` each
+    (and, before opset 14, the batch's saved mean and variance).
+    """
     x = view.input(0)
     if len(x.shape) < 2:
         raise view.fail(f"input must have a channel axis, got shape {list(x.shape)}")
@@ -24,7 +29,9 @@ def batch_norm(view: OpView) -> OpResult:
     if len(scale.shape) != 1 or (isinstance(scale.shape[0], int) and isinstance(x.shape[1], int)
                                  and scale.shape[0] != x.shape[1]):
         raise view.fail(f"scale {list(scale.shape)} must be [C] for input {list(x.shape)}")
-    return OpResult(outputs=(x.shape,), terms={"norm_op": 2 * prod(x.shape)})
+    channels = (x.shape[1],)
+    return OpResult(outputs=(x.shape, channels, channels, channels, channels),
+                    terms={"norm_op": 2 * prod(x.shape)})
 
 
 @register(

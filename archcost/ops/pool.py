@@ -48,8 +48,11 @@ def average_pool(view: OpView) -> OpResult:
 
 @register("MaxPool", defaults={**_POOL_DEFAULTS, "storage_order": 0})
 def max_pool(view: OpView) -> OpResult:
-    """MaxPool: pool_op = B·C·H_out·W_out·K_h·K_w (compares)."""
-    return _window_pool(view)
+    """MaxPool: pool_op = B·C·H_out·W_out·K_h·K_w (compares). The optional Indices output
+    has the output's shape (int64)."""
+    shape, kernel = window_output(view)
+    return OpResult(outputs=(shape, shape), terms={"pool_op": prod(shape) * prod(kernel)},
+                    dtypes=(view.input(0).dtype, "int64"))
 
 
 def global_pool(view: OpView, ops_per_element: int = 1) -> OpResult:

@@ -25,7 +25,7 @@ upper bound, as every static tool counts it). T stays symbolic when it is.
 from __future__ import annotations
 
 from archcost.categories import Category
-from archcost.numeric import Count, decide
+from archcost.numeric import Count, same
 from archcost.ops.registry import OpResult, OpView, register
 
 _ACTIVATION_OPS = {"sigmoid": 3, "tanh": 1, "relu": 1, "hardsigmoid": 3, "affine": 2,
@@ -71,9 +71,11 @@ def _recurrent(view: OpView) -> OpResult:
     hidden: Count = view.attr("hidden_size") or r.shape[2]
     for name, shape, expect in (("W", w.shape, (dirs, gates * hidden, inputs)),
                                 ("R", r.shape, (dirs, gates * hidden, hidden))):
-        if any(decide(a == b) is False for a, b in zip(shape, expect, strict=True)):
+        if len(shape) != len(expect) or any(same(a, b) is False for a, b in zip(shape, expect, strict=True)):
             raise view.fail(f"{name} is {list(shape)}, expected {[str(e) for e in expect]} "
                             f"for {direction} {op} with I={inputs}, H={hidden}")
+        for a, b in zip(shape, expect, strict=True):
+            view.equal(a, b, f"{name}'s dims match {direction} {op} with I={inputs}, H={hidden}")
     steps = seq * dirs * batch
     terms: dict[str, Count] = {"mac": steps * gates * hidden * (inputs + hidden)}
     if view.optional(3) is not None:

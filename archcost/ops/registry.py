@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from archcost.categories import Category
 from archcost.errors import LimitError, ShapeError, UnknownOpError
+from archcost.ledger import Ledger, require_equal
 from archcost.numeric import Count, is_concrete
 
 Shape = tuple[Count, ...]
@@ -51,6 +52,8 @@ class InputInfo(NamedTuple):
     is_initializer: bool = False
     #: Contents of a small integer constant, when known statically.
     value: tuple[Count, ...] | None = None
+    #: The tensor's name, which names the symbols for contents only the run time knows.
+    name: str = ""
 
 
 _NO_DEFAULTS: Mapping[str, Any] = MappingProxyType({})
@@ -64,6 +67,10 @@ class OpView(NamedTuple):
     attrs: Mapping[str, Any]
     inputs: tuple[InputInfo | None, ...]
     defaults: Mapping[str, Any] = _NO_DEFAULTS
+    #: Where the rule records the symbols it makes and the equalities it assumes.
+    ledger: Ledger | None = None
+    #: The opset version of the node's domain (0: not known, read as the newest).
+    opset: int = 0
 
     def attr(self, key: str, default: Any = None) -> Any:
         """The attribute ``key``: the node's, else the registry default, else ``default``."""
@@ -86,6 +93,27 @@ class OpView(NamedTuple):
     def fail(self, problem: str) -> ShapeError:
         """A :class:`ShapeError` about this node, ready to raise."""
         return ShapeError(f"{self.op_type} node {self.name!r}: {problem}")
+
+    def equal(self, left: Count, right: Count, what: str) -> Count:
+        """The dim two tensors must share: ``left`` and ``right`` proven equal, or assumed
+        equal and recorded when symbols leave it open. Provably different is an error."""
+        kept = require_equal(self.ledger, self.name, what, left, right)
+        if kept is None:
+            raise self.fail(f"{what}: {left} and {right} differ")
+        return kept
+
+    def symbol(self, role: str, origin: str, *, sign: str = "nonnegative", owner: str = "") -> Any:
+        """A fresh symbol ``<owner>_<role>`` for a value only the run time knows; the owner is
+        this node unless a tensor is named (symbols for a tensor's contents are the tensor's)."""
+        if not owner:
+            owner = self.name
+            origin = f"node {self.name!r} ({self.op_type}): {origin}"
+        if self.ledger is None:
+            from archcost.ledger import identifier
+            from archcost.symbols import run_time_symbol
+
+            return run_time_symbol(identifier(f"{owner}_{role}"), sign)
+        return self.ledger.symbol(owner, role, origin, sign=sign)
 
 
 class OpResult(NamedTuple):
@@ -176,10 +204,11 @@ def find(op_type: str, domain: str = "") -> OpEntry | None:
 
 
 def apply_rule(
-    entry: OpEntry, name: str, attrs: Mapping[str, Any], inputs: tuple[InputInfo | None, ...]
+    entry: OpEntry, name: str, attrs: Mapping[str, Any], inputs: tuple[InputInfo | None, ...],
+    ledger: Ledger | None = None, opset: int = 0,
 ) -> OpResult:
     """Run ``entry``'s rule on one node; a rule's own crash becomes a :class:`ShapeError`."""
-    view = OpView(name, entry.op_type, attrs, inputs, entry.defaults)
+    view = OpView(name, entry.op_type, attrs, inputs, entry.defaults, ledger, opset)
     try:
         result = entry.rule(view)
     except (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError) as err:

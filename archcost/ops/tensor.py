@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from archcost.numeric import Count, any_below, ceil_div, decide, floor_value, is_concrete, prod
+from archcost.numeric import Count, any_below, ceil_div, floor_value, is_concrete, normalize, prod, same
+from archcost.ops import _contents
 from archcost.ops._dtypes import dtype_name, is_integer
 from archcost.ops.registry import InputInfo, OpResult, OpView, register
 
@@ -51,14 +52,58 @@ def normalize_axis(view: OpView, axis: Any, rank: int) -> int:
     return axis + rank if axis < 0 else axis
 
 
-def const_ints(view: OpView, index: int, what: str) -> tuple[Count, ...] | None:
-    """The contents of optional input ``index`` (axes, pads, sizes), or ``None`` when absent."""
+def input_values(view: OpView, index: int, what: str) -> tuple[Count, ...] | None:
+    """The contents of optional input ``index`` (axes, pads, sizes), or ``None`` when absent.
+
+    Contents only the run time knows (a graph input, data-dependent arithmetic)
+    become one symbol per entry, named after the tensor: ``<tensor>_<i>``, an
+    integer of any sign, or a real for a float tensor (Resize scales). The count
+    of entries must be known: it fixes the output's rank.
+    """
     info = view.optional(index)
     if info is None:
         return None
-    if info.value is None:
-        raise view.fail(f"{what} (input {index}) must be a constant archcost can resolve")
-    return info.value
+    if info.value is not None:
+        return info.value
+    return run_time_values(view, info, f"{what} (input {index})")
+
+
+def run_time_values(view: OpView, info: InputInfo, what: str) -> tuple[Count, ...]:
+    """One symbol per entry of ``info``, a tensor whose contents only the run time knows."""
+    count = prod(info.shape)
+    if not isinstance(count, int):
+        raise view.fail(f"{what} has {count} entries, a number known only at run time; archcost needs "
+                        "it to know the output's rank")
+    if count > MAX_VALUE_ELEMENTS:
+        raise view.fail(f"{what} has {count:,} entries; archcost follows at most {MAX_VALUE_ELEMENTS:,}")
+    sign = "any" if is_integer(info.dtype) or info.dtype == "bool" else "real"
+    owner = info.name or f"{view.name}_{what.split()[0]}"
+    origin = f"contents of tensor {owner!r}, computed at run time (read as {what} by node {view.name!r})"
+    return tuple(view.symbol(str(i), origin, sign=sign, owner=owner) for i in range(count))
+
+
+def fresh_dims(view: OpView, rank: int, output: int = 0, why: str = "") -> tuple[Count, ...]:
+    """An output shape of ``rank`` dims only the run time knows: ``<node>_d<axis>`` symbols
+    (``<node>_o<k>_d<axis>`` for output k > 0), sizes ≥ 0."""
+    prefix = f"o{output}_" if output else ""
+    reason = why or "depends on values known only at run time"
+    return tuple(view.symbol(f"{prefix}d{axis}", f"output {output}, axis {axis} {reason}")
+                 for axis in range(rank))
+
+
+def run_time(view: OpView, value: Count) -> bool:
+    """Whether ``value`` involves a value only the run time knows (a symbol the ledger made),
+    as opposed to a formula in the graph's dims."""
+    if is_concrete(value) or view.ledger is None:
+        return False
+    return any(view.ledger.is_run_time(s) for s in getattr(value, "free_symbols", ()))
+
+
+def known_ints(values: Sequence[Count]) -> list[int] | None:
+    """``values`` as plain ints, or ``None`` when some entry is symbolic."""
+    if all(isinstance(v, int) for v in values):
+        return [int(v) for v in values]
+    return None
 
 
 def concrete_ints(view: OpView, values: Sequence[Count], what: str) -> list[int]:
@@ -100,19 +145,20 @@ def gather(view: OpView) -> OpResult:
     """Gather rows of ``data`` at ``indices`` along ``axis``; no cost (a lookup).
 
     Output shape: ``data[:axis] + indices + data[axis+1:]``. A stored ``data`` is an
-    embedding table and counts as a ``weight``.
+    embedding table and counts as a ``weight``. Known contents are gathered too
+    (``Shape → Gather`` picks a dim).
     """
-    data, indices = view.input(0), view.input(1)
+    data, picks = view.input(0), view.input(1)
     if not data.shape:
         raise view.fail("data must have rank ≥ 1")
     axis = normalize_axis(view, view.attr("axis"), len(data.shape))
-    out = (*data.shape[:axis], *indices.shape, *data.shape[axis + 1:])
+    out = (*data.shape[:axis], *picks.shape, *data.shape[axis + 1:])
     value = None
-    if len(data.shape) == 1 and data.value is not None and indices.value is not None:
-        length = data.shape[0]
-        if isinstance(length, int) and all(isinstance(i, int) and -length <= i < length
-                                           for i in indices.value):
-            value = tuple(data.value[i] for i in indices.value)
+    data_shape, picks_shape = known_ints(data.shape), known_ints(picks.shape)
+    if data.value is not None and picks.value is not None and data_shape is not None and picks_shape is not None:
+        chosen = known_ints(picks.value)
+        if chosen is not None:
+            value = _contents.gather(data.value, data_shape, axis, chosen, picks_shape)
     return OpResult(outputs=(out,), values=(value,))
 
 
@@ -120,23 +166,28 @@ def _axes(view: OpView) -> list[Count] | None:
     """Axes from input 1 (opset ≥ 13) or the ``axes`` attribute (earlier opsets)."""
     if view.attr("axes") is not None:
         return list(view.attr("axes"))
-    given = const_ints(view, 1, "axes")
+    given = input_values(view, 1, "axes")
     return list(given) if given is not None else None
 
 
 @register("Squeeze", roles=("x", "const"))
 def squeeze(view: OpView) -> OpResult:
-    """Squeeze the size-1 ``axes`` (all size-1 dims when none are given); no cost."""
+    """Squeeze the size-1 ``axes`` (all size-1 dims when none are given); no cost.
+
+    A symbolic dim squeezed by name is assumed to be 1 (and the report says so).
+    """
     x = view.input(0)
     axes = _axes(view)
     rank = len(x.shape)
     if axes is None:
-        drop = {i for i, d in enumerate(x.shape) if decide(d == 1) is True}
+        drop = {i for i, d in enumerate(x.shape) if same(d, 1) is True}
     else:
-        drop = {normalize_axis(view, a, rank) for a in concrete_ints(view, axes, "axes")}
-        for i in drop:
-            if decide(x.shape[i] == 1) is False:
-                raise view.fail(f"cannot squeeze axis {i} of shape {list(x.shape)}: it is not 1")
+        given = known_ints(axes)
+        if given is None:
+            return OpResult(outputs=(fresh_dims(view, rank - len(axes)),), values=(x.value,))
+        drop = {normalize_axis(view, a, rank) for a in given}
+        for i in sorted(drop):
+            view.equal(x.shape[i], 1, f"squeezed axis {i}")
     out = tuple(d for i, d in enumerate(x.shape) if i not in drop)
     return OpResult(outputs=(out,), values=(x.value,))
 
@@ -149,7 +200,10 @@ def unsqueeze(view: OpView) -> OpResult:
     if axes is None:
         raise view.fail("axes are required")
     rank = len(x.shape) + len(axes)
-    where = {normalize_axis(view, a, rank) for a in concrete_ints(view, axes, "axes")}
+    given = known_ints(axes)
+    if given is None:
+        return OpResult(outputs=(fresh_dims(view, rank),), values=(x.value,))
+    where = {normalize_axis(view, a, rank) for a in given}
     if len(where) != len(axes):
         raise view.fail(f"axes {list(axes)} repeat an axis")
     dims = iter(x.shape)
@@ -163,14 +217,15 @@ def split(view: OpView) -> OpResult:
 
     With ``num_outputs`` each part has ceil(D / n) entries and the last one the rest
     (opset 18). The ONNX front end fills in ``num_outputs`` from the node's output
-    count when an older model gives neither sizes nor a count.
+    count when an older model gives neither sizes nor a count. Sizes known only at
+    run time are symbols; they must add up to D, which is assumed and reported.
     """
     x = view.input(0)
     axis = normalize_axis(view, view.attr("axis"), len(x.shape))
     dim = x.shape[axis]
     sizes = view.attr("split")
     if sizes is None:
-        sizes = const_ints(view, 1, "split")
+        sizes = input_values(view, 1, "split")
     if sizes is None:
         n = view.attr("num_outputs")
         if not isinstance(n, int) or n < 1:
@@ -180,11 +235,17 @@ def split(view: OpView) -> OpResult:
         chunk = ceil_div(dim, n)
         sizes = [chunk] * (n - 1) + [dim - chunk * (n - 1)]
     sizes = list(sizes)
+    if any_below(sizes, 0):
+        raise view.fail(f"split sizes {[str(s) for s in sizes]} have a negative entry")
     total: Count = sum(sizes[1:], start=sizes[0]) if sizes else 0
-    if decide(total == dim) is False:
-        raise view.fail(f"split sizes {[str(s) for s in sizes]} do not add up to {dim}")
+    view.equal(total, dim, f"split sizes add up to axis {axis}")
     outs = tuple(tuple(s if i == axis else d for i, d in enumerate(x.shape)) for s in sizes)
-    return OpResult(outputs=outs)
+    values: tuple[Values | None, ...] = ()
+    parts = known_ints(sizes)
+    if x.value is not None and len(x.shape) == 1 and parts is not None:
+        offsets = [sum(parts[:i]) for i in range(len(parts))]
+        values = tuple(tuple(x.value[o:o + n]) for o, n in zip(offsets, parts, strict=True))
+    return OpResult(outputs=outs, values=values)
 
 
 @register("Pad", roles=("x", "const", "const", "const"), defaults={"mode": "constant"})
@@ -195,11 +256,13 @@ def pad(view: OpView) -> OpResult:
     x = view.input(0)
     pads = view.attr("pads")
     if pads is None:
-        pads = const_ints(view, 1, "pads")
+        pads = input_values(view, 1, "pads")
     if pads is None:
         raise view.fail("pads are required")
-    axes_given = const_ints(view, 3, "axes")
+    axes_given = input_values(view, 3, "axes")
     rank = len(x.shape)
+    if axes_given is not None and known_ints(axes_given) is None:
+        return OpResult(outputs=(fresh_dims(view, rank),))
     axes = ([normalize_axis(view, a, rank) for a in concrete_ints(view, axes_given, "axes")]
             if axes_given is not None else list(range(rank)))
     if len(pads) != 2 * len(axes):
@@ -207,7 +270,7 @@ def pad(view: OpView) -> OpResult:
     out = list(x.shape)
     for i, axis in enumerate(axes):
         out[axis] = out[axis] + pads[i] + pads[i + len(axes)]
-        if decide(out[axis] < 0) is True:
+        if any_below((out[axis],), 0):
             raise view.fail(f"pads {list(pads)} remove more than axis {axis} holds")
     return OpResult(outputs=(tuple(out),))
 
@@ -227,25 +290,39 @@ def resize(view: OpView) -> OpResult:
     elementwise_op = one per output element (the interpolation, counted as
     ptflops counts upsampling; the paper convention counts none of it).
     Inputs: ``X, roi, scales, sizes`` (opset ≥ 11) or ``X, scales`` (opset 10).
+    With ``keep_aspect_ratio_policy`` ``not_larger`` (``not_smaller``) every resized
+    axis takes the smallest (largest) ratio size/D, and its size is round-half-up(D · ratio).
     """
     x = view.input(0)
     rank = len(x.shape)
     if len(view.inputs) == 2:
-        scales, sizes = const_ints(view, 1, "scales"), None
+        scales, sizes = input_values(view, 1, "scales"), None
     else:
-        scales = const_ints(view, 2, "scales") if view.optional(2) is not None else None
-        sizes = const_ints(view, 3, "sizes") if view.optional(3) is not None else None
+        scales = input_values(view, 2, "scales") if view.optional(2) is not None else None
+        sizes = input_values(view, 3, "sizes") if view.optional(3) is not None else None
     if scales is not None and len(scales) == 0:
         scales = None
     axes = [normalize_axis(view, a, rank) for a in (view.attr("axes") or range(rank))]
     out = list(x.shape)
+    policy = view.attr("keep_aspect_ratio_policy")
+    policy = policy.decode() if isinstance(policy, bytes) else policy
     if sizes is not None and len(sizes) > 0:
-        if view.attr("keep_aspect_ratio_policy") not in ("stretch", b"stretch"):
-            raise view.fail("only keep_aspect_ratio_policy='stretch' is supported with sizes")
         if len(sizes) != len(axes):
             raise view.fail(f"sizes {[str(s) for s in sizes]} need {len(axes)} entries")
-        for axis, size in zip(axes, sizes, strict=True):
-            out[axis] = size
+        if policy == "stretch":
+            for axis, size in zip(axes, sizes, strict=True):
+                out[axis] = size
+        elif policy in ("not_larger", "not_smaller") and all(is_concrete(v) for v in (*sizes, *out)):
+            ratios = [Fraction(size, out[axis]) for axis, size in zip(axes, sizes, strict=True)]
+            ratio = min(ratios) if policy == "not_larger" else max(ratios)
+            for axis in axes:
+                out[axis] = math.floor(ratio * out[axis] + Fraction(1, 2))
+        elif policy in ("not_larger", "not_smaller"):
+            fresh = fresh_dims(view, rank, why=f"is set by the {policy} ratio of symbolic sizes, decided at run time")
+            for axis in axes:
+                out[axis] = fresh[axis]
+        else:
+            raise view.fail(f"keep_aspect_ratio_policy must be stretch, not_larger or not_smaller, got {policy!r}")
     elif scales is not None:
         if len(scales) != len(axes):
             raise view.fail(f"scales need {len(axes)} entries, got {len(scales)}")
@@ -261,10 +338,15 @@ def resize(view: OpView) -> OpResult:
 def tile(view: OpView) -> OpResult:
     """Tile: repeat the input ``repeats[i]`` times along axis i; no cost (a copy)."""
     x = view.input(0)
-    repeats = const_ints(view, 1, "repeats")
+    repeats = input_values(view, 1, "repeats")
     if repeats is None or len(repeats) != len(x.shape):
         raise view.fail(f"repeats must have one entry per axis of {list(x.shape)}")
-    return OpResult(outputs=(tuple(d * r for d, r in zip(x.shape, repeats, strict=True)),))
+    out = tuple(d * r for d, r in zip(x.shape, repeats, strict=True))
+    value = None
+    shape, counts = known_ints(x.shape), known_ints(repeats)
+    if x.value is not None and shape is not None and counts is not None and small(out):
+        value = _contents.tile(x.value, shape, counts)
+    return OpResult(outputs=(out,), values=(value,))
 
 
 def _literal(view: OpView) -> ConstTensor:
@@ -302,7 +384,7 @@ def constant_of_shape(view: OpView) -> OpResult:
     """ConstantOfShape: a tensor of the shape given by input 0, filled with ``value``
     (default float32 zero); no cost.
     """
-    dims = const_ints(view, 0, "shape")
+    dims = input_values(view, 0, "shape")
     if dims is None:
         raise view.fail("the shape input is required")
     if any_below(dims, 0):
@@ -311,8 +393,10 @@ def constant_of_shape(view: OpView) -> OpResult:
     dtype = fill.dtype if isinstance(fill, ConstTensor) else "float32"
     shape = tuple(dims)
     value = None
-    if isinstance(fill, ConstTensor) and fill.values and is_integer(dtype) and small(shape):
+    if isinstance(fill, ConstTensor) and fill.values and small(shape):
         value = (fill.values[0],) * int(prod(shape))
+    elif not isinstance(fill, ConstTensor) and small(shape):
+        value = (0,) * int(prod(shape))
     return OpResult(outputs=(shape,), values=(value,), dtypes=(dtype,))
 
 
@@ -324,21 +408,28 @@ def _scalar(info: InputInfo | None) -> Count | None:
 
 @register("Range", roles=("const", "const", "const"))
 def range_(view: OpView) -> OpResult:
-    """Range(start, limit, delta): max(ceil((limit − start) / delta), 0) entries; no cost."""
+    """Range(start, limit, delta): max(ceil((limit − start) / delta), 0) entries; no cost.
+
+    Bounds from dims (``Range(0, seq_len, 1)``) give a formula; a bound known only
+    at run time makes the length the symbol ``<node>_length``.
+    """
     start, limit, delta = (_scalar(view.input(i)) for i in range(3))
-    if start is None or limit is None or delta is None:
-        raise view.fail("start, limit and delta must be constants archcost can resolve")
-    if decide(delta == 0) is True:
-        raise view.fail("delta must not be 0")
     length: Count
+    if start is None or limit is None or delta is None:
+        length = view.symbol("length", "the length of a Range whose bounds are computed at run time")
+        return OpResult(outputs=((length,),))
+    if same(delta, 0) is True:
+        raise view.fail("delta must not be 0")
     if is_concrete(start) and is_concrete(limit) and is_concrete(delta):
         length = max(math.ceil(Fraction(limit - start) / Fraction(delta)), 0)
-    else:
+    elif is_concrete(delta):
         # Symbolic bounds come from dims (Range(0, seq_len, 1)); they are ordered.
         length = ceil_div(limit - start, delta)
+    else:
+        length = view.symbol("length", f"the length of a Range with a symbolic step {delta}")
     value = None
     if isinstance(length, int) and length <= MAX_VALUE_ELEMENTS:
-        value = tuple(start + i * delta for i in range(length))
+        value = tuple(normalize(start + i * delta) for i in range(length))
     return OpResult(outputs=((length,),), values=(value,))
 
 

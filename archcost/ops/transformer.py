@@ -10,9 +10,11 @@ a transcendental); binary and ternary elementwise ops cost ``elementwise_op``
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
+from functools import reduce
 
 from archcost.categories import Category
-from archcost.numeric import Count, decide, prod
+from archcost.numeric import Count, is_concrete, prod, same
 from archcost.ops.elementwise import binary, broadcast, comparison
 from archcost.ops.registry import OpResult, OpView, register
 from archcost.ops.tensor import cast_dtype
@@ -64,7 +66,9 @@ def neg(view: OpView) -> OpResult:
 @register("Abs")
 def abs_(view: OpView) -> OpResult:
     """Abs: activation_op = 1 per element."""
-    return _unary(view, 1)
+    x = view.input(0)
+    value = tuple(abs(v) for v in x.value) if x.value is not None else None
+    return OpResult(outputs=(x.shape,), terms={"activation_op": prod(x.shape)}, values=(value,))
 
 
 @register("Pow", roles=("x", "const"))
@@ -73,26 +77,52 @@ def pow_(view: OpView) -> OpResult:
     return binary(view, None)
 
 
+def _extreme(view: OpView, pick: Callable[[Count, Count], Count]) -> OpResult:
+    """Variadic Max or Min: (n − 1) compares per output element; contents fold pairwise."""
+    infos = [view.input(i) for i in range(len(view.inputs))]
+    out = broadcast(view, *(i.shape for i in infos))
+    value = None
+    size = prod(out)
+    if all(i.value is not None for i in infos) and isinstance(size, int):
+        parts = [i.value for i in infos]
+        if all(len(p) in (1, size) for p in parts):  # type: ignore[arg-type]
+            value = tuple(reduce(pick, (p[k % len(p)] for p in parts))  # type: ignore[index,arg-type]
+                          for k in range(size))
+    return OpResult(outputs=(out,), terms={"elementwise_op": (len(infos) - 1) * size}, values=(value,))
+
+
+def _larger(a: Count, b: Count) -> Count:
+    if is_concrete(a) and is_concrete(b):
+        return max(a, b)
+    import sympy
+
+    return sympy.Max(a, b)
+
+
+def _smaller(a: Count, b: Count) -> Count:
+    if is_concrete(a) and is_concrete(b):
+        return min(a, b)
+    import sympy
+
+    return sympy.Min(a, b)
+
+
 @register("Max")
 def max_(view: OpView) -> OpResult:
-    """Max of two tensors: elementwise_op = 1 per output element (a compare)."""
-    if len(view.inputs) != 2:
-        raise view.fail("only the two-input form is supported")
-    return binary(view, lambda a, b: a if decide(a >= b) else b)
+    """Max of n tensors: elementwise_op = (n − 1) per output element (a compare each)."""
+    return _extreme(view, _larger)
 
 
 @register("Min")
 def min_(view: OpView) -> OpResult:
-    """Min of two tensors: elementwise_op = 1 per output element (a compare)."""
-    if len(view.inputs) != 2:
-        raise view.fail("only the two-input form is supported")
-    return binary(view, lambda a, b: a if decide(a <= b) else b)
+    """Min of n tensors: elementwise_op = (n − 1) per output element (a compare each)."""
+    return _extreme(view, _smaller)
 
 
 @register("Equal", roles=("x", "const"))
 def equal(view: OpView) -> OpResult:
     """Equal: elementwise_op = 1 per output element; bool output."""
-    return binary(view, comparison(lambda a, b: a == b), "bool")
+    return binary(view, comparison(same), "bool")
 
 
 @register("Less", roles=("x", "const"))
@@ -147,23 +177,32 @@ def cast(view: OpView) -> OpResult:
     return OpResult(outputs=(x.shape,), values=(value,), dtypes=(dtype,))
 
 
-def _parse_einsum(view: OpView, operands: int) -> tuple[list[str], str]:
+def _parse_einsum(view: OpView, ranks: list[int]) -> tuple[list[str], str]:
+    """The equation's operand terms and output term, an ellipsis spelled out in letters the
+    equation does not use (right-aligned, as the dims it stands for broadcast)."""
     equation = view.attr("equation")
     if isinstance(equation, bytes):
         equation = equation.decode()
     if not isinstance(equation, str):
         raise view.fail("the 'equation' attribute is required")
     text = equation.replace(" ", "")
-    if "." in text:
-        raise view.fail(f"equation {equation!r}: ellipsis ('...') is not supported")
     lhs, arrow, rhs = text.partition("->")
     terms = lhs.split(",")
     letters = set(string.ascii_letters)
-    if len(terms) != operands or any(set(t) - letters for t in [*terms, rhs]):
-        raise view.fail(f"equation {equation!r} does not match {operands} operand(s)")
+    if len(terms) != len(ranks) or any(set(t.replace("...", "")) - letters for t in [*terms, rhs]):
+        raise view.fail(f"equation {equation!r} does not match {len(ranks)} operand(s)")
+    spare = [c for c in string.ascii_letters if c not in text]
+    widths = [rank - len(t.replace("...", "")) if "..." in t else 0 for t, rank in zip(terms, ranks, strict=True)]
+    width = max(widths, default=0)
+    if width > len(spare) or any(w < 0 for w in widths):
+        raise view.fail(f"equation {equation!r} does not match operand ranks {ranks}")
+    ellipsis = "".join(spare[:width])
+    terms = [t.replace("...", ellipsis[width - w:]) for t, w in zip(terms, widths, strict=True)]
     if not arrow:
-        counts = {c: lhs.count(c) for c in lhs if c in letters}
-        rhs = "".join(sorted(c for c, n in counts.items() if n == 1))
+        counts = {c: "".join(terms).count(c) for c in "".join(terms) if c not in ellipsis}
+        rhs = ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1))
+    else:
+        rhs = rhs.replace("...", ellipsis)
     return terms, rhs
 
 
@@ -179,17 +218,17 @@ def einsum(view: OpView) -> OpResult:
     Either operand stored → fully connected; all computed → attention matmul.
     """
     inputs = [view.input(i) for i in range(len(view.inputs))]
-    terms, rhs = _parse_einsum(view, len(inputs))
+    terms, rhs = _parse_einsum(view, [len(i.shape) for i in inputs])
     sizes: dict[str, Count] = {}
     for term, info in zip(terms, inputs, strict=True):
         if len(term) != len(info.shape):
             raise view.fail(f"operand {term!r} does not match shape {list(info.shape)}")
         for letter, dim in zip(term, info.shape, strict=True):
             known = sizes.get(letter)
-            if known is None or decide(known == 1):
+            if known is None or same(known, 1) is True:
                 sizes[letter] = dim
-            elif decide(dim == 1) is not True and decide(dim == known) is False:
-                raise view.fail(f"index {letter!r} has sizes {known} and {dim}")
+            elif same(dim, 1) is not True:
+                sizes[letter] = view.equal(known, dim, f"index {letter!r} has one size")
     if set(rhs) - set(sizes):
         raise view.fail(f"output indices {rhs!r} do not all appear in the inputs")
     macs: Count = 0

@@ -10,20 +10,48 @@ The ``paper`` convention counts none of them.
 
 from __future__ import annotations
 
-from archcost.numeric import prod
+from collections.abc import Callable
+
+from archcost.numeric import Count, ceil_value, floor_value, is_concrete, prod, same
 from archcost.ops.registry import OpResult, OpView, register
 
 
 def _unary(view: OpView, ops_per_element: int, term: str = "activation_op",
-           dtype: str | None = None) -> OpResult:
-    shape = view.input(0).shape
-    return OpResult(outputs=(shape,), terms={term: ops_per_element * prod(shape)},
-                    dtypes=(dtype,) if dtype else None)
+           dtype: str | None = None, fold: Callable[[Count], Count] | None = None) -> OpResult:
+    x = view.input(0)
+    value = None
+    if fold is not None and x.value is not None:
+        try:
+            value = tuple(fold(v) for v in x.value)
+        except (TypeError, ValueError):  # a value this fold cannot take (a symbolic Round)
+            value = None
+    return OpResult(outputs=(x.shape,), terms={term: ops_per_element * prod(x.shape)},
+                    dtypes=(dtype,) if dtype else None, values=(value,))
+
+
+def _round(v: Count) -> Count:
+    if not is_concrete(v):
+        raise ValueError("a symbolic Round is not folded")
+    return round(v)
+
+
+def _sign(v: Count) -> Count:
+    if not is_concrete(v):
+        raise ValueError("a symbolic Sign is not folded")
+    return (v > 0) - (v < 0)
+
+
+#: Contents these ops fold (shape arithmetic done in floats: ``Floor(Cast(H) / 2)``).
+_FOLDS: dict[str, Callable[[Count], Count]] = {
+    "Ceil": ceil_value, "Floor": floor_value, "Round": _round, "Sign": _sign,
+}
 
 
 def _one_op(op_type: str, what: str) -> None:
+    fold = _FOLDS.get(op_type)
+
     def rule(view: OpView) -> OpResult:
-        return _unary(view, 1)
+        return _unary(view, 1, fold=fold)
 
     rule.__doc__ = f"{op_type} ({what}): activation_op = 1 per element."
     rule.__name__ = rule.__qualname__ = op_type.lower()
@@ -116,11 +144,17 @@ def swish(view: OpView) -> OpResult:
 @register("PRelu", roles=("x", "weight"))
 def prelu(view: OpView) -> OpResult:
     """PRelu with a learned slope (a ``weight``): activation_op = 2 per element (compare,
-    multiply). The output has the broadcast shape of X and the slope.
+    multiply). The output has the broadcast shape of X and the slope. Before opset 7 the
+    slope was per channel: a ``[C]`` slope applies along axis 1 of ``[N, C, ...]``.
     """
     from archcost.ops.elementwise import broadcast
 
-    out = broadcast(view, view.input(0).shape, view.input(1).shape)
+    x, slope = view.input(0), view.input(1)
+    if 0 < view.opset < 7 and len(slope.shape) == 1 and len(x.shape) >= 2:
+        if same(slope.shape[0], 1) is not True:
+            view.equal(slope.shape[0], x.shape[1], "the slope has one entry per channel (or one in all)")
+        return OpResult(outputs=(x.shape,), terms={"activation_op": 2 * prod(x.shape)})
+    out = broadcast(view, x.shape, slope.shape)
     return OpResult(outputs=(out,), terms={"activation_op": 2 * prod(out)})
 
 

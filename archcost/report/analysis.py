@@ -84,7 +84,7 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
         lines.append("symbols: " + ", ".join(report.symbols))
     lines.append("")
     if report.is_symbolic:
-        return "\n".join(lines + _symbolic_lines(report))
+        return "\n".join(lines + _symbolic_lines(report, style))
     rows = [[cell(c) if isinstance(c, str) else exact(c) for c in row]
             for row in _layer_rows(report, roofline)]
     rows.append(["total", "", "", "", "", exact(t.cost),
@@ -105,6 +105,7 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
     lines.append(tabulate(categories, headers=["category", unit, f"% {unit}", "weights", "% weights",
                                                "nodes"], tablefmt=style, disable_numparse=True))
     lines.append("")
+    lines += _assumption_lines(report, style)
     if report.unknown:
         lines.append("unknown ops (no cost rule; counted as nothing, listed here):")
         for u in report.unknown:
@@ -126,7 +127,7 @@ def _note_lines(report: Report) -> list[str]:
     return ["notes:", *(f"  {note}" for note in report.notes), ""]
 
 
-def _symbolic_lines(report: Report) -> list[str]:
+def _symbolic_lines(report: Report, style: str) -> list[str]:
     """Formulas are too wide for a table: one line per costed layer, then the totals."""
     unit = report.convention.unit
     lines = [f"{unit} per layer (layers with no {unit} omitted):"]
@@ -139,7 +140,28 @@ def _symbolic_lines(report: Report) -> list[str]:
               f"weights (conv and FC kernels): {t.weights}", *_memory_lines(report), "",
               f"{unit} by category:"]
     lines += [f"  {s.category.label}: {s.cost}" for s in report.by_category().values() if s.cost != 0]
-    return [*lines, "", *_note_lines(report)]
+    return [*lines, "", *_free_lines(report, style), *_assumption_lines(report, style), *_note_lines(report)]
+
+
+def _free_lines(report: Report, style: str) -> list[str]:
+    """The symbols the figures depend on, where each comes from, and how to bind it."""
+    free = report.free()
+    if not free:
+        return []
+    cell = markdown_cell if style == "github" else (lambda v: v)
+    lines = ["free symbols (bind with --set NAME=VALUE; --input NAME=DIMxDIM... binds a whole graph input):"]
+    lines += [f"  {cell(s.name)}: {cell(s.origin)}" for s in free]
+    return [*lines, ""]
+
+
+def _assumption_lines(report: Report, style: str) -> list[str]:
+    """Equalities taken as true because symbols left them open: the figures hold where these do."""
+    if not report.assumptions:
+        return []
+    cell = markdown_cell if style == "github" else (lambda v: v)
+    lines = ["assumed (neither provable nor refutable statically; the figures hold where these do):"]
+    lines += [f"  {cell(str(a))}" for a in report.assumptions]
+    return [*lines, ""]
 
 
 def _memory_lines(report: Report) -> list[str]:

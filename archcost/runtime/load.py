@@ -16,8 +16,11 @@ from archcost.numeric import is_concrete
 MAX_RUNTIME_ELEMENTS = 2**30
 
 
-def load_graph(model: str, params: Mapping[str, Any] | None = None) -> tuple[Graph, Path, dict[str, Any]]:
-    """The graph for ``model`` with ``params`` applied, its path and the bindings used."""
+def load_graph(model: str, params: Mapping[str, Any] | None = None,
+               input_shapes: Mapping[str, Any] | None = None,
+               input_values: Mapping[str, Any] | None = None) -> tuple[Graph, Path, dict[str, Any]]:
+    """The graph for ``model`` with ``params`` (and, for ONNX, whole ``input_shapes``) applied,
+    its path and the bindings used."""
     from archcost.api import parse_value
     from archcost.zoo import resolve
 
@@ -26,8 +29,12 @@ def load_graph(model: str, params: Mapping[str, Any] | None = None) -> tuple[Gra
     if path.suffix == ".onnx":
         from archcost.frontends.onnx import load_onnx_graph
 
-        graph, bindings = load_onnx_graph(path, display, bindings=values, symbols=())
+        graph, bindings = load_onnx_graph(path, display, bindings=values, symbols=(), input_shapes=input_shapes,
+                                          input_values=input_values)
     else:
+        if input_shapes or input_values:
+            raise UsageError(f"{display}: --input binds the graph inputs of an ONNX model; a spec's sizes "
+                             "are its parameters (--set NAME=VALUE)")
         from archcost.frontends.spec import build_graph, load_spec
 
         spec = load_spec(path, display)
@@ -38,15 +45,18 @@ def load_graph(model: str, params: Mapping[str, Any] | None = None) -> tuple[Gra
 
 def require_concrete(graph: Graph, what: str) -> None:
     """Refuse a graph with a symbolic dim: running a model needs every size."""
+    free: dict[str, str] = {}
     for tensor in graph.tensors.values():
-        for d in tensor.shape:
-            if not is_concrete(d):
-                free = sorted(str(s) for s in getattr(d, "free_symbols", ()))
-                raise UsageError(
-                    f"{what} needs concrete sizes, but tensor {tensor.name!r} has shape "
-                    f"[{', '.join(str(x) for x in tensor.shape)}]; bind "
-                    + ", ".join(f"--set {s}=VALUE" for s in free or [str(d)])
-                )
+        for axis, d in enumerate(tensor.shape):
+            for s in sorted(str(s) for s in getattr(d, "free_symbols", ())):
+                free.setdefault(s, f"graph input {tensor.name!r}, axis {axis}")
+    if free:
+        inputs = [t for t in graph.inputs if not all(is_concrete(d) for d in graph.tensors[t].shape)]
+        raise UsageError(
+            f"{what} needs concrete sizes; free: "
+            + "; ".join(f"{s} ({origin}): --set {s}=VALUE" for s, origin in free.items())
+            + (f"; or bind whole inputs: --input {inputs[0]}=DIMxDIMx..." if inputs else "")
+        )
 
 
 def require_runtime_size(graph: Graph, what: str, produced: Mapping[str, Any] | None = None) -> None:

@@ -672,7 +672,9 @@ def _numpy_dtype(ort_type: str) -> Any:
     return np.dtype(names[ort_type])
 
 
-def export_for_profile(model: str, params: Mapping[str, Any], seed: int) -> tuple[bytes, Report]:
+def export_for_profile(model: str, params: Mapping[str, Any], seed: int,
+                       input_shapes: Mapping[str, Any] | None = None,
+                       input_values: Mapping[str, Any] | None = None) -> tuple[bytes, Report]:
     """The runnable ONNX bytes and the static report of the same graph.
 
     Every model (an ONNX file too) goes through the exporter, with seeded random
@@ -683,7 +685,7 @@ def export_for_profile(model: str, params: Mapping[str, Any], seed: int) -> tupl
     from archcost.runtime.export import graph_to_onnx
     from archcost.runtime.load import load_graph
 
-    graph, _, bindings = load_graph(model, params)
+    graph, _, bindings = load_graph(model, params, input_shapes, input_values)
     report = analyze_graph(graph, PAPER, bindings=bindings, source=model)
     data: bytes = graph_to_onnx(graph, seed=seed).SerializeToString()
     return data, report

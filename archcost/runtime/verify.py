@@ -95,17 +95,20 @@ def verify(
     params: Mapping[str, Any] | None = None,
     seed: int = 0,
     backend: str = "auto",
+    input_shapes: Mapping[str, Any] | None = None,
+    input_values: Mapping[str, Any] | None = None,
 ) -> Verification:
     """Run ``model`` (zoo name, spec or ONNX file) and check it against its static analysis.
 
-    Symbolic ONNX dims must be bound in ``params`` (``{"N": 1}``).
+    Symbolic ONNX dims must be bound in ``params`` (``{"N": 1}``) or ``input_shapes``
+    (``{"x": (1, 3, 224, 224)}``).
     """
     from archcost.cost.analyze import analyze_graph
     from archcost.cost.conventions import PAPER
     from archcost.runtime.export import graph_to_onnx
     from archcost.runtime.load import load_graph, require_concrete, require_runtime_size
 
-    graph, path, _ = load_graph(model, params)
+    graph, path, _ = load_graph(model, params, input_shapes, input_values)
     require_concrete(graph, "verify")
     report = analyze_graph(graph, PAPER, source=model)
     require_runtime_size(graph, "verify", report.tensor_shapes)
@@ -154,14 +157,21 @@ def _load_with_weights(path: Any, display: str) -> Any:
     from archcost.errors import ModelFormatError
 
     try:
-        return onnx.load(str(path), load_external_data=True)
+        model = onnx.load(str(path), load_external_data=True)
     except Exception as err:
         raise ModelFormatError(f"cannot load the model's weights to run it ({type(err).__name__}: {err})",
                                where=display) from None
+    if model.functions:
+        from archcost.frontends.onnx_functions import inline_model
+
+        # Run what was analyzed: the functions expanded, with the analysis' tensor names.
+        model = inline_model(model)
+    return model
 
 
 def random_inputs(graph: Graph, seed: int) -> dict[str, Any]:
-    """A seeded random value for each graph input (zeros for integer inputs: valid indices)."""
+    """A seeded random value for each graph input (zeros for integer inputs: valid indices); an
+    input whose contents were given (``--value``) gets them."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -169,7 +179,10 @@ def random_inputs(graph: Graph, seed: int) -> dict[str, Any]:
     for name in graph.inputs:
         tensor = graph.tensors[name]
         shape = tuple(int(d) for d in tensor.shape)
-        if tensor.dtype.startswith("float"):
+        if tensor.value is not None:
+            feeds[name] = np.array([float(v) if tensor.dtype.startswith("float") else int(v) for v in tensor.value],
+                                   dtype=np.dtype(tensor.dtype)).reshape(shape)
+        elif tensor.dtype.startswith("float"):
             feeds[name] = rng.standard_normal(shape).astype(tensor.dtype)
         else:
             feeds[name] = np.zeros(shape, dtype=np.dtype(tensor.dtype))
