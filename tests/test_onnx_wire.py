@@ -526,7 +526,7 @@ def pytest_configure(config: pytest.Config) -> None:
     original = onnx_frontend.load_onnx_graph
 
     def crosscheck(path: Path, display: str, *, bindings: Mapping[str, Any], symbols: Any,
-                   reader: str = "wire") -> Any:
+                   reader: str = "wire", **options: Any) -> Any:
         symbols = tuple(symbols)
         reference, wire = load_both(Path(path), bindings=bindings, symbols=symbols)
         # Both refusing the bytes is agreement; the reasons are worded differently, and the
@@ -538,7 +538,7 @@ def pytest_configure(config: pytest.Config) -> None:
             verdict = "same" if same else "DIFFERENT"
             detail = "" if same else f" onnx={reference!r:.300} wire={wire!r:.300}"
             out.write(f"{verdict} {path}{detail}\n")
-        return original(path, display, bindings=bindings, symbols=symbols, reader=reader)
+        return original(path, display, bindings=bindings, symbols=symbols, reader=reader, **options)
 
     onnx_frontend.load_onnx_graph = crosscheck  # type: ignore[assignment]
 

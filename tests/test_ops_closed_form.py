@@ -130,7 +130,7 @@ def test_matmul_attention_and_fc() -> None:
 )
 def test_pools(op_type: str, attrs: dict, size: int, out: int) -> None:  # type: ignore[type-arg]
     result = run(op_type, attrs, ((1, 8, size, size), False))
-    assert result.outputs == ((1, 8, out, out),)
+    assert result.outputs[0] == (1, 8, out, out)
     k = attrs["kernel_shape"][0]
     assert result.terms["pool_op"] == 8 * out * out * k * k
     assert "mac" not in result.terms
@@ -147,7 +147,7 @@ def test_global_pool_batch_norm_and_activations() -> None:
     assert all(shape == (1, 197, 1) for shape in layer_norm.outputs[1:])
     assert layer_norm.terms == {"norm_op": 7 * elements, "bias_add": elements}
     bn = run("BatchNormalization", {}, ((1, 16, 4, 4), False), *[((16,), True)] * 4)
-    assert bn.outputs == ((1, 16, 4, 4),) and bn.terms == {"norm_op": 2 * 16 * 16}
+    assert bn.outputs[0] == (1, 16, 4, 4) and bn.terms == {"norm_op": 2 * 16 * 16}
     for op_type, per_element in [("Relu", 1), ("Sigmoid", 3), ("HardSigmoid", 3), ("HardSwish", 4),
                                  ("Tanh", 1), ("Gelu", 5)]:
         assert run(op_type, {}, ((2, 10), False)).terms == {"activation_op": per_element * 20}
