@@ -31,6 +31,9 @@ SPEEDUP_TARGETS = {("vgg16", "onnx_tool"): 20.0, ("vgg16", "onnx.load"): 10.0, (
 RSS_TARGET_MB = 150.0
 SCALING_SECONDS, SCALING_RATIO = 5.0, 1.5
 HELP_SECONDS, ANALYZE_SECONDS, SWEEP_SECONDS = 0.2, 0.5, 0.5
+#: Issue 14: every corpus model analyzed with its dynamic dims free, in process.
+CORPUS_SECONDS = 0.5
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"
 SWEEP_SIDE = 100
 PER_POINT_SAMPLE = 20
 PYCACHE = ROOT / "benchmarks" / ".cache" / "pycache"
@@ -248,6 +251,30 @@ def sweep_rows(repeat: int, timeout: float, notes: list[str]) -> list[Row]:
                 seconds(floor), f"{process / floor:.2f}x of imports", "-", "-")]
 
 
+def corpus_rows(repeat: int, timeout: float, notes: list[str]) -> list[Row]:
+    """Each corpus model with every dynamic dim free (formulas), in process; beside it,
+    onnxruntime's symbolic shape inference on the same model (shapes only)."""
+    rows = []
+    for manifest in sorted(CORPUS.glob("*.json")):
+        case = manifest.stem
+        ours = measure("archcost-symbolic", str(manifest), repeat, timeout)
+        if "error" in ours:
+            notes.append(f"{case}: archcost failed: {ours['error']}")
+            rows.append(Row(case, "FAILED", "-", "-", "-", f"< {CORPUS_SECONDS} s", "MISSED"))
+            continue
+        theirs = measure("ort-symbolic", str(manifest), repeat, timeout)
+        label = "ORT symbolic shape inference"
+        ok = ours["seconds"] < CORPUS_SECONDS
+        if "error" in theirs:
+            notes.append(f"{case}: {label} failed: {theirs['error'][:160]}")
+            rows.append(Row(case, seconds(ours["seconds"]), label, "FAILED", "-", f"< {CORPUS_SECONDS} s",
+                            verdict(ok)))
+            continue
+        rows.append(Row(case, seconds(ours["seconds"]), label, seconds(theirs["seconds"]),
+                        f"{theirs['seconds'] / ours['seconds']:.1f}x", f"< {CORPUS_SECONDS} s", verdict(ok)))
+    return rows
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -284,8 +311,8 @@ def render(rows: list[Row]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--cases", default="models,scaling,startup,sweep",
-                        help="comma-separated groups: models, scaling, startup, sweep (default: all)")
+    parser.add_argument("--cases", default="models,scaling,startup,sweep,corpus",
+                        help="comma-separated groups: models, scaling, startup, sweep, corpus (default: all)")
     parser.add_argument("--models", default=",".join(MODELS), help=f"model cases (default: {','.join(MODELS)})")
     parser.add_argument("--repeat", type=int, default=3, help="fresh processes per figure; the median is shown")
     parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / ".cache",
@@ -322,6 +349,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "sweep" in groups:
         print("  sweep, measuring ...", flush=True)
         rows += sweep_rows(args.repeat, args.timeout, notes)
+    if "corpus" in groups:
+        print("  corpus (dynamic dims free), measuring ...", flush=True)
+        rows += corpus_rows(args.repeat, args.timeout, notes)
     print()
     print(render(rows))
     print()

@@ -53,6 +53,58 @@ def _stages(path: str) -> dict[str, Any]:
     return {"seconds": walked - start, "read": read - start, "graph": built - read, "walk": walked - built}
 
 
+def _archcost_symbolic(path: str) -> dict[str, Any]:
+    """A corpus model analyzed with every dynamic dim free: the formula path, in process.
+
+    Imports and SymPy's first-use work are warmed on another model (MobileNetV1 with α and
+    the resolution free), so the figure is this model's analysis alone.
+    """
+    import json as _json
+    from pathlib import Path
+
+    from archcost.api import analyze
+
+    analyze("mobilenet_v1", symbols=None)
+    manifest = _json.loads(Path(path).read_text(encoding="utf-8"))
+    model = _corpus_model(path, manifest)
+    values = manifest["points"][0].get("input_values")
+    start = time.perf_counter()
+    report = analyze(model, input_values=values)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "macs": str(report.totals.macs)[:80], "assumptions": len(report.assumptions),
+            "unknown": [u.op_type for u in report.unknown]}
+
+
+def _ort_symbolic(path: str) -> dict[str, Any]:
+    """onnxruntime's symbolic shape inference on the same model (shapes only, no costs)."""
+    import json as _json
+    from pathlib import Path
+
+    import onnx
+    from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+
+    manifest = _json.loads(Path(path).read_text(encoding="utf-8"))
+    model = onnx.load(_corpus_model(path, manifest))
+    start = time.perf_counter()
+    SymbolicShapeInference.infer_shapes(model, auto_merge=True)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds}
+
+
+def _corpus_model(manifest_path: str, manifest: dict[str, Any]) -> str:
+    from pathlib import Path
+
+    ref = manifest["model"]
+    if not ref.startswith("pkg:"):
+        return str(Path(manifest_path).parent / ref)
+    from tools.corpus.packages import locate
+
+    found = locate(Path(manifest_path).stem.removeprefix("pkg_"))
+    if found is None:
+        raise FileNotFoundError(f"{ref}: the package is not installed")
+    return str(found)
+
+
 def _onnx_tool(path: str) -> dict[str, Any]:
     import onnx_tool
 
@@ -117,6 +169,8 @@ def main() -> None:
         "archcost-onnx-reader": lambda: _archcost(argument, "onnx"),
         "archcost-stages": lambda: _stages(argument),
         "onnx_tool": lambda: _onnx_tool(argument),
+        "archcost-symbolic": lambda: _archcost_symbolic(argument),
+        "ort-symbolic": lambda: _ort_symbolic(argument),
         "onnx.load": lambda: _onnx_load(argument),
         "sweep": lambda: _sweep(argument),
         "per-point": lambda: _per_point(argument),
