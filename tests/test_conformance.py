@@ -43,3 +43,14 @@ def test_symbolic_outputs_say_why(outcomes: list) -> None:  # type: ignore[type-
     assert all(o.detail for o in symbolic), [o.case for o in symbolic if not o.detail][:10]
     # The reason names what the run time decides: a tensor's contents or a node's data.
     assert all("run time" in o.detail for o in symbolic)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (data_dir() / "light").glob("*.onnx")))
+def test_the_light_models_verify_in_onnxruntime(name: str) -> None:
+    # ONNX-zoo AlexNet, SqueezeNet, VGG-19, Inception v1 (opset 3-8: Dropout's mask is float
+    # there, not bool) and five more: every tensor's shape and dtype as it ran, MACs and params.
+    pytest.importorskip("onnxruntime", reason="verify runs the model in onnxruntime (pip install '.[test]')")
+    from archcost.runtime.verify import verify
+
+    result = verify(str(data_dir() / "light" / f"{name}.onnx"), backend="onnxruntime")
+    assert result.ok, (result.problems[:5], [t.name for t in result.mismatched[:5]])
