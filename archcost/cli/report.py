@@ -25,6 +25,10 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--check", action="store_true",
                         help="regenerate into a temporary directory and exit 1 if OUT differs")
     parser.add_argument("--no-plots", action="store_true", help="do not draw plots")
+    from archcost.cli.common import add_input_argument, add_value_argument
+
+    add_input_argument(parser)
+    add_value_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -47,11 +51,17 @@ def run(args: argparse.Namespace) -> int:
     documents = []
     if not args.models:
         documents.append(("mobilenet_v1", paper_document(figures=draw)))
+    from archcost.cli.common import parse_inputs, parse_values
+
+    shapes, values = parse_inputs(args.inputs), parse_values(args.values)
+    if (shapes or values) and not args.models:
+        raise UsageError("--input and --value bind the graph inputs of the ONNX models named")
     for text in args.models:
         ref = parse_model_ref(text)
         name = Path(ref.model).stem + ("_" + "_".join(f"{k}{v}" for k, v in ref.settings.items())
                                        if ref.settings else "")
-        documents.append((name, model_document(ref.model, ref.settings, figures=draw)))
+        documents.append((name, model_document(ref.model, ref.settings, figures=draw, input_shapes=shapes,
+                                               input_values=values)))
 
     if args.format:
         write("\n".join(render_document(doc, args.format) for _, doc in documents))

@@ -164,12 +164,17 @@ def _convention(report: Report) -> str:
 
 
 def model_document(model: str, settings: Mapping[str, str] | None = None, *, convention: str = "paper",
-                   figures: bool = True) -> Document:
-    """A report for one model: per-layer costs, categories, and the per-layer and category plots."""
+                   figures: bool = True, input_shapes: Mapping[str, Any] | None = None,
+                   input_values: Mapping[str, Any] | None = None) -> Document:
+    """A report for one model: per-layer costs, categories, and the per-layer and category plots.
+
+    ``input_shapes`` and ``input_values`` bind an ONNX model's graph inputs (as ``--input``
+    and ``--value`` do)."""
     from archcost.api import analyze
     from archcost.report.plots import PlotsUnavailable
 
-    report = analyze(model, convention=convention, params=dict(settings or {}))
+    report = analyze(model, convention=convention, params=dict(settings or {}),
+                     input_shapes=input_shapes or None, input_values=input_values or None)
     tables = (layers_table(report), categories_table(report))
     captions = (("layers", f"{report.model}: {report.convention.unit} and weights per layer"),
                 ("categories", f"{report.model}: where the {report.convention.unit} and weights go"))
