@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TypeVar
 
 from archcost.errors import UsageError
+
+T = TypeVar("T")
 
 MODEL_HELP = "a zoo name (mobilenet_v1), a spec .yaml or an .onnx file"
 
@@ -37,26 +40,24 @@ def parse_values(items: list[str]) -> dict[str, tuple[str, ...]]:
     """``["sr=16000"]`` → ``{"sr": ("16000",)}``."""
     from archcost.frontends.onnx_inputs import parse_input_values
 
-    values: dict[str, tuple[str, ...]] = {}
-    for item in items:
-        name, given = parse_input_values(item)
-        if name in values:
-            raise UsageError(f"--value {name} is given twice")
-        values[name] = given
-    return values
+    return _by_input("--value", [parse_input_values(item) for item in items])
 
 
 def parse_inputs(items: list[str]) -> dict[str, tuple[int | None, ...]]:
     """``["x=1x3x224x224"]`` → ``{"x": (1, 3, 224, 224)}``."""
     from archcost.frontends.onnx_inputs import parse_input_shape
 
-    shapes: dict[str, tuple[int | None, ...]] = {}
-    for item in items:
-        name, shape = parse_input_shape(item)
-        if name in shapes:
-            raise UsageError(f"--input {name} is given twice")
-        shapes[name] = shape
-    return shapes
+    return _by_input("--input", [parse_input_shape(item) for item in items])
+
+
+def _by_input(option: str, pairs: list[tuple[str, T]]) -> dict[str, T]:
+    """``(input name, value)`` pairs as a dict; naming an input twice is an error."""
+    found: dict[str, T] = {}
+    for name, value in pairs:
+        if name in found:
+            raise UsageError(f"{option} {name} is given twice")
+        found[name] = value
+    return found
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, *, convention: bool = True) -> None:
