@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_input_argument, add_set_argument, parse_inputs, parse_sets, write
+from archcost.cli.common import (
+    add_input_argument,
+    add_set_argument,
+    add_value_argument,
+    parse_inputs,
+    parse_sets,
+    parse_values,
+    write,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -15,6 +23,7 @@ def add_parser(sub: Any) -> None:
                         "e.g. mobilenet_v1:alpha=0.5,resolution=160")
     add_set_argument(parser, "a parameter for every model that declares it (per-model values win)")
     add_input_argument(parser)
+    add_value_argument(parser)
     parser.add_argument("--convention", default="paper", choices=("paper", "flops"),
                         help="counting convention (default: paper)")
     parser.add_argument("--sort", default="input",
@@ -36,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     reports = []
     for ref in refs:
         params = {**_declared(ref.model, common), **ref.settings}
+        onnx = _is_onnx(ref.model)
         reports.append(analyze(ref.model, convention=args.convention, params=params,
-                               input_shapes=parse_inputs(args.inputs) if _is_onnx(ref.model) else None))
+                               input_shapes=parse_inputs(args.inputs) if onnx else None,
+                               input_values=parse_values(args.values) if onnx else None))
     write(render_table(compare_table(refs, reports, sort=args.sort), args.format))
     return ExitCode.OK
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_input_argument, add_set_argument, parse_inputs, parse_sets, write
+from archcost.cli.common import (
+    add_input_argument,
+    add_set_argument,
+    add_value_argument,
+    parse_inputs,
+    parse_sets,
+    parse_values,
+    write,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -15,6 +23,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the .onnx file to write")
     add_set_argument(parser)
     add_input_argument(parser)
+    add_value_argument(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed for the random weights (default 0)")
     parser.set_defaults(run=run)
 
@@ -26,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
     from archcost.runtime.export import export_model
 
     out = export_model(args.model, Path(args.output), params=parse_sets(args.sets), seed=args.seed,
-                       input_shapes=parse_inputs(args.inputs))
+                       input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values))
     write(f"wrote {out}\n")
     return ExitCode.OK

@@ -17,7 +17,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archcost.cli.common import add_input_argument, add_set_argument, parse_inputs, parse_sets, write
+from archcost.cli.common import (
+    add_input_argument,
+    add_set_argument,
+    add_value_argument,
+    parse_inputs,
+    parse_sets,
+    parse_values,
+    write,
+)
 
 if TYPE_CHECKING:
     from archcost.budgets import ModelBudget
@@ -33,6 +41,7 @@ def add_parser(sub: Any) -> None:
                         help="zoo names, spec .yaml or .onnx files (default: every model in the budget file)")
     add_set_argument(parser, "set a spec parameter or bind an ONNX dimension for the named MODELs (repeatable)")
     add_input_argument(parser)
+    add_value_argument(parser)
     budgets = parser.add_argument_group("budgets (SI or IEC suffixes: 600M, 1.2G, 17MB, 8MiB)")
     budgets.add_argument("--max-macs", metavar="N", help="multiply-accumulates (conv, Gemm, MatMul)")
     budgets.add_argument("--max-params", metavar="N", help="trainable parameters (weight + bias + norm)")
@@ -92,7 +101,8 @@ def _run(args: argparse.Namespace) -> int:
     results = []
     for target in targets:
         report = analyze(target.model, params=dict(target.params),
-                         input_shapes=parse_inputs(args.inputs) if args.models else None)
+                         input_shapes=parse_inputs(args.inputs) if args.models else None,
+                         input_values=parse_values(args.values) if args.models else None)
         baseline = None
         if target.baseline is not None:
             baseline = load_baseline(target.baseline, peak_order=target.budgets.peak_order)
@@ -169,7 +179,7 @@ def _targets(args: argparse.Namespace) -> list[ModelBudget]:
                 targets.append(ModelBudget(entry.label, entry.model, entry.budgets.merged(cli),
                                       {**entry.params, **sets}, args.baseline or entry.baseline))
     else:
-        if sets or args.inputs:
+        if sets or args.inputs or args.values:
             raise UsageError("--set and --input apply to the MODELs named on the command line; name one, "
                              "or put `set:` in the budget file")
         if config is not None:

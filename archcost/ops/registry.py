@@ -12,6 +12,13 @@ once by its role, so an initializer shared by several nodes is not counted twice
 
 Attribute defaults live in the entry (``defaults``) and nowhere else; a test
 checks them against the ONNX operator schemas.
+
+A rule never refuses a valid node for what it cannot know. It asks its view for a
+fresh symbol (:meth:`OpView.symbol`) where a value is computed at run time, and
+states where two dims must agree (:meth:`OpView.equal`), which proves, disproves
+or records an assumption; both go to the analysis' :class:`~archcost.ledger.Ledger`,
+so every output can say what is free and what was assumed. ``OpView.opset`` gives
+the opset of the node's domain, for ops whose semantics changed between opsets.
 """
 
 from __future__ import annotations

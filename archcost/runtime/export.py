@@ -151,13 +151,14 @@ def _initializer(tensor: Tensor, rng: Any) -> Any:
 
 
 def export_model(model: str, out: Path, *, params: Mapping[str, Any] | None = None, seed: int = 0,
-                 input_shapes: Mapping[str, Any] | None = None) -> Path:
+                 input_shapes: Mapping[str, Any] | None = None,
+                 input_values: Mapping[str, Any] | None = None) -> Path:
     """Export ``model`` (zoo name, spec or ONNX file) to ``out``; returns ``out``.
 
     The file is written to a temporary name in the same folder and renamed, so
     ``out`` is either the complete model or untouched.
     """
-    graph, _, _ = load_graph(model, params, input_shapes)
+    graph, _, _ = load_graph(model, params, input_shapes, input_values)
     proto = graph_to_onnx(graph, seed=seed)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():

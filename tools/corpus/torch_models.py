@@ -564,6 +564,25 @@ def export_dynamo(spec: Spec, module, path: Path) -> None:
         program = torch.onnx.export(module, args, None, dynamo=True, input_names=spec.input_names,
                                     output_names=spec.output_names, dynamic_shapes=shapes, verbose=False)
     program.save(str(path), external_data=False)
+    _drop_stack_traces(path)
+
+
+def _drop_stack_traces(path: Path) -> None:
+    """Remove the exporter's per-node Python stack traces: they hold this machine's file paths
+    and line numbers (so the file would change with any edit here) and a fifth of the file. The
+    module scopes (``pkg.torch.onnx.name_scopes``, ``class_hierarchy``) stay."""
+    import onnx
+
+    model = onnx.load(str(path))
+    pending = [model.graph]
+    while pending:
+        graph = pending.pop()
+        for node in graph.node:
+            kept = [p for p in node.metadata_props if p.key != "pkg.torch.onnx.stack_trace"]
+            del node.metadata_props[:]
+            node.metadata_props.extend(kept)
+            pending.extend(a.g for a in node.attribute if a.HasField("g"))
+    onnx.save(model, str(path))
 
 
 def _dims_of(value_info) -> list:
@@ -791,8 +810,8 @@ def torch_param_count(module) -> int:
 
 DYNAMO_COMMON_NOTE = (
     "As the dynamo exporter writes them, nodes carry metadata_props (namespace, pkg.torch.onnx.class_hierarchy, "
-    "pkg.torch.onnx.fx_node, pkg.torch.onnx.name_scopes, pkg.torch.onnx.stack_trace with the generating "
-    "machine's file paths) and graph inputs, outputs and initializers carry pkg.torch.export.* / "
+    "pkg.torch.onnx.fx_node, pkg.torch.onnx.name_scopes; the per-node pkg.torch.onnx.stack_trace, which holds "
+    "the generating machine's file paths, is removed) and graph inputs, outputs and initializers carry pkg.torch.export.* / "
     "pkg.torch.onnx.original_node_name entries; the graph was optimized by onnxscript (the exporter's "
     "default optimize=True).")
 
