@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from archcost.cost.conventions import get_convention
+from archcost.cost.pipeline import gc_paused
 from archcost.cost.report import Report
-from archcost.errors import UsageError
 from archcost.numeric import Scalar
 
-#: Parameters ``--symbolic`` leaves free when the spec declares them: α and ρ.
-DEFAULT_SYMBOLS = ("alpha", "resolution")
+__all__ = ["analyze", "gc_paused"]
 
 
 def analyze(
@@ -34,7 +30,8 @@ def analyze(
     Parameters
     ----------
     model:
-        ``mobilenet_v1``, ``specs/x.yaml`` or ``model.onnx``.
+        ``mobilenet_v1``, ``specs/x.yaml`` or ``model.onnx`` (the format is read from the
+        file's content, not its name).
     convention:
         ``paper`` (MACs of conv/Gemm/MatMul) or ``flops``.
     symbols:
@@ -68,102 +65,8 @@ def analyze(
     >>> analyze("mobilenet_v1", alpha=0.5, resolution=160).totals.macs
     76524800
     """
-    from archcost.ledger import Ledger
-    from archcost.zoo import resolve
+    from archcost.cost.pipeline import analyze_model
 
-    values = {**(params or {}), **kwargs}
-    path, display = resolve(model)
-    conv = get_convention(convention)
-    ledger = Ledger()
-    if path.suffix == ".onnx":
-        from archcost.cost.analyze import analyze_graph
-        from archcost.frontends.onnx import load_onnx_graph
-
-        with gc_paused():
-            graph, bindings = load_onnx_graph(path, display, bindings=values, symbols=symbols or (),
-                                              reader=reader, input_shapes=input_shapes, ledger=ledger,
-                                              input_values=input_values)
-            return analyze_graph(graph, conv, bindings=bindings, source=model, branch=branch, ledger=ledger)
-    if input_shapes or input_values:
-        raise UsageError(f"{display}: --input and --value bind the graph inputs of an ONNX model; a spec's sizes "
-                         "are its parameters (--set NAME=VALUE)")
-
-    from archcost.cost.analyze import analyze_graph
-    from archcost.frontends.spec import build_graph, load_spec
-
-    spec = load_spec(path, display)
-    if symbols is None:
-        free = tuple(s for s in DEFAULT_SYMBOLS if s in spec.params)
-    else:
-        free = tuple(symbols)
-    parsed = {k: parse_value(v, k) for k, v in values.items()}
-    from archcost.ledger import PARAMETER
-
-    for name in free:
-        default = spec.params[name].default if name in spec.params else None
-        ledger.declare(name, PARAMETER, f"spec parameter {name!r}" + (f" (default {default})" if default is not None
-                                                                     else ""))
-    with gc_paused():
-        graph, bindings = build_graph(spec, parsed, symbols=free, continuous=continuous)
-        report = analyze_graph(
-            graph, conv, bindings=bindings, symbols=free, source=model, published=spec.published,
-            ledger=ledger,
-        )
-    multiples = {n: d.multiple_of for n, d in spec.params.items() if n in free and d.multiple_of}
-    if continuous and multiples:
-        # The walk ran on R = m·k so that every strided size divided exactly; show R again.
-        from archcost.symbols import multiple_symbol, param_symbol
-
-        report = report.substitute(
-            {multiple_symbol(n): param_symbol(n) / m for n, m in multiples.items()}
-        )
-    return report
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a graph is built and walked.
-
-    Building a graph allocates a few objects per node and frees none of them, so
-    every collection pass finds nothing; yet each pass re-scans the growing heap,
-    which made the time per node grow with the graph (2× at 100k nodes). The
-    objects are reference-counted as usual; collection resumes, in its previous
-    state, when the block exits.
-
-    On resuming, the objects the block created are moved to the oldest generation
-    with ``gc.freeze()`` and ``gc.unfreeze()`` (two list splices), where two young
-    collections would have put the survivors anyway; otherwise the first young
-    collection after ``gc.enable()`` scans every one of them (0.4 s after a
-    100k-node model). Cyclic garbage is still found by the next full collection.
-    A caller that froze objects itself keeps them frozen: then this is skipped.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            if gc.get_freeze_count() == 0:
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
-
-
-def parse_value(value: Any, name: str) -> Scalar:
-    """A parameter value from Python or the command line, as an exact number."""
-    from fractions import Fraction
-
-    from archcost.expr import evaluate_text
-    from archcost.numeric import normalize
-
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, float):
-        return normalize(Fraction(repr(value)))
-    if isinstance(value, (int, Fraction)):
-        return normalize(value)
-    if isinstance(value, str):
-        return evaluate_text(value, {})
-    if hasattr(value, "free_symbols"):
-        return value
-    raise UsageError(f"parameter {name!r}: expected a number, got {value!r}")
+    return analyze_model(model, convention=convention, symbols=symbols, continuous=continuous,
+                         params={**(params or {}), **kwargs}, reader=reader, branch=branch,
+                         input_shapes=input_shapes, input_values=input_values)

@@ -30,8 +30,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
-from archcost.errors import ExpressionError
+from archcost.errors import ExpressionError, UsageError
 from archcost.numeric import (
     Scalar,
     ceil_value,
@@ -465,3 +466,18 @@ def evaluate_text(
 ) -> Scalar:
     """Parse and evaluate in one step."""
     return evaluate(parse(text), env, continuous=continuous)
+
+
+def parse_value(value: Any, name: str) -> Scalar:
+    """A parameter value from Python or the command line, as an exact number."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        return normalize(Fraction(repr(value)))
+    if isinstance(value, (int, Fraction)):
+        return normalize(value)
+    if isinstance(value, str):
+        return evaluate_text(value, {})
+    if hasattr(value, "free_symbols"):
+        return value
+    raise UsageError(f"parameter {name!r}: expected a number, got {value!r}")

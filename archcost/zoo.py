@@ -24,6 +24,8 @@ def resolve(name_or_path: str) -> tuple[Path, str]:
     """A path for a zoo name or a file path, and the name to show in messages."""
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml", ".onnx") or candidate.exists():
+        if candidate.is_dir():
+            raise UsageError(f"{name_or_path}: is a directory, not a model file")
         if not candidate.is_file():
             raise UsageError(f"{name_or_path}: no such file")
         return candidate, name_or_path

@@ -16,8 +16,8 @@ from archcost import analyze
 from archcost.cost.analyze import analyze_graph
 from archcost.cost.conventions import PAPER
 from archcost.errors import UsageError
+from archcost.frontends.loader import load_model
 from archcost.runtime.export import export_model, graph_to_onnx
-from archcost.runtime.load import load_graph
 from archcost.runtime.verify import compare, random_inputs, run_model, verify
 from tests.conftest import run_cli
 from tests.onnx_builders import (
@@ -136,7 +136,7 @@ def test_verify_hand_built_graphs(which: str, backend: str, tmp_path: Path) -> N
 
 
 def test_a_corrupted_inferred_shape_makes_verify_fail(tmp_path: Path) -> None:
-    graph, _, _ = load_graph(str(save(attention(seq=7), tmp_path / "a.onnx")))
+    graph = load_model(str(save(attention(seq=7), tmp_path / "a.onnx"))).graph
     report = analyze_graph(graph, PAPER)
     proto = onnx.load(str(tmp_path / "a.onnx"))
     backend, observed = run_model(proto, random_inputs(graph, 0))
@@ -180,7 +180,7 @@ def test_reference_fallback_when_onnxruntime_is_missing(tmp_path: Path, monkeypa
 
 
 def test_exported_weights_are_finite_and_input_is_seeded(tmp_path: Path) -> None:
-    graph, _, _ = load_graph("resnet18", {"resolution": 64})
+    graph = load_model("resnet18", params={"resolution": 64}).graph
     proto = graph_to_onnx(graph, seed=1)
     _, observed = run_model(proto, random_inputs(graph, 1))
     assert np.isfinite(observed[graph.outputs[0]]).all()

@@ -23,7 +23,7 @@ from archcost.frontends.onnx import MAX_FILE_BYTES, MAX_SUBGRAPH_DEPTH, read_mod
 from archcost.frontends.spec import MAX_BLOCK_DEPTH, MAX_REPEAT, MAX_SPEC_NODES
 from archcost.frontends.yaml_loader import MAX_SPEC_BYTES, MAX_YAML_DEPTH, load_yaml
 from archcost.report.analysis import render
-from archcost.runtime.load import MAX_RUNTIME_ELEMENTS
+from archcost.runtime.checks import MAX_RUNTIME_ELEMENTS
 from tests.conftest import run_cli
 from tests.onnx_builders import model, node, save
 from tools.fuzz import billion_laughs, nested_ifs

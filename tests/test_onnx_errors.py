@@ -42,10 +42,32 @@ def test_zero_byte_file(tmp_path: Path) -> None:
     _fails_with_one_line(path, "empty.onnx", "0 bytes")
 
 
-def test_non_onnx_file_with_onnx_extension(tmp_path: Path) -> None:
+def test_the_format_is_read_from_the_content_not_the_name(tmp_path: Path) -> None:
+    # A spec saved as .onnx is read as the spec it is (and this one lacks 'inputs').
     path = tmp_path / "spec.onnx"
     path.write_text("name: not_a_model\nlayers:\n  - {op: relu}\n", encoding="utf-8")
-    _fails_with_one_line(path, "spec.onnx", "not")
+    _fails_with_one_line(path, "spec.onnx:1", "missing required key 'inputs'")
+    # An ONNX model with a capital suffix is an ONNX model.
+    model_path = save(residual_block(), tmp_path / "Model.ONNX")
+    out = run_cli("analyze", str(model_path), "--format", "json")
+    assert out.returncode == 0, out.stderr
+
+
+def test_files_of_other_frameworks_are_named(tmp_path: Path) -> None:
+    cases = {
+        "model.pt": b"PK\x03\x04" + bytes(60),
+        "legacy.pth": b"\x80\x02" + bytes(60),
+        "model.h5": b"\x89HDF\r\n\x1a\n" + bytes(60),
+        "model.tflite": b"\x1c\x00\x00\x00TFL3" + bytes(60),
+        "weights.safetensors": (10).to_bytes(8, "little") + b'{"a": 1}  ',
+        "model.gguf": b"GGUF" + bytes(60),
+    }
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        line = _fails_with_one_line(path, name, "archcost reads ONNX models and YAML specs")
+        assert "malformed YAML" not in line and "UTF-8" not in line
+    _fails_with_one_line(tmp_path, "is a directory")
 
 
 def test_graph_with_a_cycle(tmp_path: Path) -> None:

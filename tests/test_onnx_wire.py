@@ -144,8 +144,8 @@ def test_exported_zoo_specs(spec: str, tmp_path: Path, monkeypatch: pytest.Monke
     would test nothing; an external location (never opened) keeps the file small
     and exercises the external-data fields of both readers.
     """
+    from archcost.frontends.loader import load_model
     from archcost.runtime import export
-    from archcost.runtime.load import load_graph
 
     def initializer(tensor: Any, rng: Any) -> Any:
         shape = tuple(int(d) for d in tensor.shape)
@@ -165,7 +165,7 @@ def test_exported_zoo_specs(spec: str, tmp_path: Path, monkeypatch: pytest.Monke
     original_initializer = export._initializer
     monkeypatch.setattr(export, "_initializer", initializer)
     monkeypatch.setattr(export, "_tensor_proto", tensor_proto)
-    graph, _, _ = load_graph(spec, {})
+    graph = load_model(spec).graph
     assert_same_graph(export.graph_to_onnx(graph), tmp_path, f"{spec}.onnx")
 
 

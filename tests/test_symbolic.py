@@ -33,8 +33,8 @@ def test_formula_at_each_point_equals_fast_path(
     assert mobilenet_formula.totals.params.subs(point) == fast.totals.params
 
 
-def test_report_symbolic_method_frees_alpha() -> None:
-    report = archcost.analyze("mobilenet_v1", resolution=160).symbolic("alpha")
+def test_one_symbol_with_the_other_parameters_bound() -> None:
+    report = archcost.analyze("mobilenet_v1", resolution=160, symbols=("alpha",))
     assert report.totals.macs.free_symbols == {ALPHA}
     assert report.totals.macs.subs(ALPHA, sympy.Rational(1, 2)) == 76_524_800
 

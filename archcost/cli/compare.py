@@ -57,17 +57,15 @@ def _declared(model: str, common: dict[str, str]) -> dict[str, str]:
     """The ``--set`` values a spec declares (ONNX models get them all, as dimension bindings)."""
     if not common:
         return {}
-    from archcost.frontends.spec import load_spec
-    from archcost.zoo import resolve
+    from archcost.frontends.loader import open_model
 
-    path, display = resolve(model)
-    if path.suffix == ".onnx":
+    spec = open_model(model).spec
+    if spec is None:
         return dict(common)
-    declared = load_spec(path, display).params
-    return {k: v for k, v in common.items() if k in declared}
+    return {k: v for k, v in common.items() if k in spec.params}
 
 
 def _is_onnx(model: str) -> bool:
-    from archcost.zoo import resolve
+    from archcost.frontends.loader import open_model
 
-    return resolve(model)[0].suffix == ".onnx"
+    return open_model(model).format == "onnx"

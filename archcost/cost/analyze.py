@@ -49,7 +49,7 @@ from archcost.cost.conventions import Convention
 from archcost.cost.report import LayerRow, Report, Totals, UnknownOp
 from archcost.errors import ArchcostError, ShapeError, UsageError
 from archcost.graph import Graph, OpNode, TensorKind
-from archcost.ledger import Ledger
+from archcost.ledger import RUN_TIME, Ledger
 from archcost.numeric import Count, is_concrete, prod
 from archcost.ops import find
 from archcost.ops._dtypes import NARROW_INTEGER_DTYPES, is_floating, is_integer
@@ -306,7 +306,12 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
         found = [out for out in node.outputs if out in declared]
         for out in found:
             # The file says what the op produces: what follows it is still costed.
-            frame.scope.define(out, *declared[out], None)
+            shape, dtype = declared[out]
+            frame.scope.define(out, shape, dtype, None)
+            for axis, dim in enumerate(shape):
+                for symbol in getattr(dim, "free_symbols", ()):
+                    walk.ledger.declare(str(symbol), RUN_TIME, f"declared by the file for tensor {out!r}, "
+                                        f"axis {axis}, the output of an op without a rule")
         if found:
             walk.notes.append(f"{node.op_type} node {frame.path + node.name!r} has no cost rule; its outputs "
                               f"{', '.join(repr(o) for o in found)} take the shapes the file declares")

@@ -178,22 +178,6 @@ class Report:
             if c in nodes
         }
 
-    def symbolic(self, *names: str, continuous: bool = False) -> Report:
-        """Re-analyze the same model with ``names`` left free as symbols.
-
-        With no names, the spec's ``alpha`` and ``resolution`` (those it declares).
-        """
-        from archcost.api import analyze
-
-        fixed = {k: v for k, v in self.bindings.items() if k not in names}
-        return analyze(
-            self.source,
-            convention=self.convention.name,
-            symbols=names or None,
-            continuous=continuous,
-            params=fixed,
-        )
-
     def substitute(self, mapping: Mapping[Any, Any]) -> Report:
         """The same report with SymPy ``subs(mapping)`` applied to every count and shape."""
         import dataclasses

@@ -161,7 +161,7 @@ def load_onnx_graph(
         from archcost.frontends.onnx_functions import inline_functions
 
         graph = inline_functions(graph, model.functions, display)
-    builder.declared = _Declared(graph, bound, ledger)
+    builder.declared = _Declared(graph, bound)
     bodies = build_bodies(graph, display, builder.opsets)
     read_node = _NodeReader(display, bodies)
     for index, node in enumerate(graph.node):
@@ -287,8 +287,8 @@ class _Declared(Mapping[str, Any]):
     """The file's declared shapes (:func:`_declared_shapes`), resolved when first read: only a
     graph with an op that has no rule ever needs them."""
 
-    def __init__(self, graph: Any, bound: Mapping[str, Any], ledger: Ledger | None) -> None:
-        self._args = (graph, bound, ledger)
+    def __init__(self, graph: Any, bound: Mapping[str, Any]) -> None:
+        self._args = (graph, bound)
         self._shapes: dict[str, Any] | None = None
 
     def _resolved(self) -> dict[str, Any]:
@@ -309,9 +309,10 @@ class _Declared(Mapping[str, Any]):
         return name in self._resolved()
 
 
-def _declared_shapes(graph: Any, bound: Mapping[str, Any], ledger: Ledger | None) -> dict[str, Any]:
+def _declared_shapes(graph: Any, bound: Mapping[str, Any]) -> dict[str, Any]:
     """Shapes the file declares for computed tensors (value_info, graph outputs), dims resolved:
-    a graph-input dim's name takes its bound value; another name, or none, a symbol of its own."""
+    a graph-input dim's name takes its bound value; another name, or none, a symbol of its own
+    (the analysis declares its origin when it uses the shape)."""
     from archcost.ledger import identifier
 
     found: dict[str, Any] = {}
@@ -327,13 +328,9 @@ def _declared_shapes(graph: Any, bound: Mapping[str, Any], ledger: Ledger | None
             if name in bound:
                 dims.append(bound[name])
                 continue
-            from archcost.ledger import RUN_TIME
             from archcost.symbols import run_time_symbol
 
-            symbol = identifier(name or f"{info.name}_dim{axis}")
-            if ledger is not None:
-                ledger.declare(symbol, RUN_TIME, f"declared by the file for tensor {info.name!r}, axis {axis}")
-            dims.append(run_time_symbol(symbol))
+            dims.append(run_time_symbol(identifier(name or f"{info.name}_dim{axis}")))
         found[info.name] = (tuple(dims), dtype_name(info.type.tensor_type.elem_type))
     return found
 

@@ -157,7 +157,7 @@ def bind(
     agree. Unbound dims are declared in ``ledger`` with the input and axis they
     come from.
     """
-    from archcost.api import parse_value
+    from archcost.expr import parse_value
 
     dims = dynamic_dims(inputs)
     available = ", ".join(dims) if dims else "none (every dim is concrete)"
@@ -238,7 +238,7 @@ def given_values(inputs: Sequence[InputDecl], input_values: Mapping[str, Sequenc
     """
     from math import prod
 
-    from archcost.api import parse_value
+    from archcost.expr import parse_value
     from archcost.ops.tensor import MAX_VALUE_ELEMENTS
 
     by_name = {decl.name: decl for decl in inputs}

@@ -3,16 +3,22 @@
 ``onnx.load`` parses and copies every weight byte; a static analyzer needs none
 of them. This reader walks the file's protobuf encoding directly (field tag,
 then a varint, a fixed 32/64-bit word or a length-prefixed span) and keeps only
-the structure: names, op types, attributes, dims, dtypes, value infos, opset
-imports and external-data entries (which are never opened). A weight payload
-(``raw_data`` or a typed ``*_data`` field) is skipped by its length prefix, so
-the pages that hold it are never touched and never copied.
+the structure. A weight payload (``raw_data`` or a typed ``*_data`` field) is
+skipped by its length prefix, so the pages that hold it are never touched and
+never copied; external data is never opened.
 
 What is decoded
 ---------------
-* Every message the graph builder reads (model, graph and subgraphs, node,
-  attribute of every ``AttributeProto`` type, tensor, sparse tensor, value
-  info, type, shape, opset id, string-string entry, local function).
+* Only the fields archcost reads. Each message's table (:func:`_keep`, under
+  "what each message keeps") lists them by their number in ``onnx/onnx.proto``;
+  every other field (doc strings, denotations, producer fields, training info,
+  most metadata) is skipped by its length, exactly as an unknown field is, so
+  nothing inside it is checked either. Node and model ``metadata_props`` are kept;
+  their strings are decoded leniently (an invalid byte becomes U+FFFD), so metadata
+  never makes a model unreadable.
+* The hot messages (graph, node, tensor) read their common fields in hand-written
+  loops and hand the rest to their tables; attributes that repeat on many nodes
+  are decoded once (:func:`_shared_attribute`).
 * A tensor's *contents* are kept only when they can be small: a data span is
   copied when it is at most :data:`SMALL_DATA_BYTES` bytes (raw data) or holds at
   most ``MAX_VALUE_ELEMENTS`` elements (typed fields). That is enough for every
@@ -23,19 +29,18 @@ What is decoded
   ``onnx.numpy_helper.to_array(t).reshape(-1).tolist()`` would, and raises
   :class:`ValueError` where that call raises, so both readers give the same values.
 
-The returned objects mimic the part of the ``onnx`` protobuf API the graph
-builder uses: the same field names, repeated fields as sequences, unset
-message fields as empty default messages, ``HasField`` for singular fields and
-oneofs. Protobuf's parsing rules are followed where they change the result: the
-last value of a singular scalar wins, a singular message that appears twice is
-merged, a oneof keeps its last member, a known field with an unexpected wire
-type is an unknown field, unknown fields are skipped, and an unknown value of a
-closed enum (``AttributeProto.type``, ``TensorProto.data_location``) leaves the
-field unset. Payload fields (``raw_data``, ``float_data`` ...) are not exposed.
+The returned objects have the field names of the ``onnx`` protobuf classes, for
+the fields kept: repeated fields as sequences, unset message fields as empty
+default messages, ``HasField`` for singular fields and oneofs. Protobuf's parsing
+rules are followed where they change the result: the last value of a singular
+scalar wins, a singular message that appears twice is merged, a oneof keeps its
+last member, a known field with an unexpected wire type is an unknown field, and
+an unknown value of a closed enum (``AttributeProto.type``,
+``TensorProto.data_location``) leaves the field unset.
 
-Every way the bytes can fail to be protobuf (truncated, a length past the end,
-a bad wire type, nesting deeper than :data:`MAX_DEPTH`, a string field that is
-not UTF-8) raises :class:`~archcost.errors.ModelFormatError`.
+Every way the decoded bytes can fail to be protobuf (truncated, a length past the
+end, a bad wire type, nesting deeper than :data:`MAX_DEPTH`, a string field that
+is not UTF-8) raises :class:`~archcost.errors.ModelFormatError`.
 """
 
 from __future__ import annotations
@@ -44,10 +49,10 @@ import enum
 import mmap
 import struct
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 from archcost.errors import LimitError, ModelFormatError
 from archcost.ops.tensor import MAX_VALUE_ELEMENTS
@@ -66,6 +71,8 @@ _MASK32 = (1 << 32) - 1
 _SIGN32 = 1 << 31
 _TOO_LARGE = "too large"
 
+#: Protobuf wire types: a field's tag is ``field number << 3 | wire type``.
+VARINT, I64, LEN, I32 = 0, 1, 2, 5
 
 
 class AttributeType(enum.IntEnum):
@@ -103,208 +110,6 @@ class WireDepthError(WireError):
     """Messages nest deeper than :data:`MAX_DEPTH` (internal; surfaces as LimitError)."""
 
 
-# --- messages ----------------------------------------------------------------------------
-#
-# Class attributes are the protobuf defaults; a parser sets an instance attribute
-# only for a field present on the wire, so ``HasField`` is a dict lookup and an
-# unset message field reads as the shared, empty default message.
-
-
-class _Message:
-    #: For each oneof member, the members it clears.
-    _oneofs: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType({})
-
-    def HasField(self, name: str) -> bool:
-        return name in self.__dict__
-
-    def _set_oneof(self, name: str) -> None:
-        for other in self._oneofs.get(name, ()):
-            self.__dict__.pop(other, None)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.__dict__})"
-
-
-class StringStringEntryProto(_Message):
-    key = ""
-    value = ""
-
-
-class OperatorSetIdProto(_Message):
-    domain = ""
-    version = 0
-
-
-class Segment(_Message):
-    begin = 0
-    end = 0
-
-
-class TensorProto(_Message):
-    """A tensor's name, dims, dtype, location and, when small, the bytes of its contents."""
-
-    dims: Sequence[int] = ()
-    data_type = 0
-    segment = Segment()
-    name = ""
-    doc_string = ""
-    external_data: Sequence[StringStringEntryProto] = ()
-    data_location = 0
-    metadata_props: Sequence[StringStringEntryProto] = ()
-    #: raw_data: absent (None), its bytes, or _TOO_LARGE.
-    _raw: bytes | str | None = None
-    #: typed data field number → its values, or None when there are too many to matter.
-    _typed: Mapping[int, list[Any] | None] = MappingProxyType({})
-
-    def HasField(self, name: str) -> bool:
-        if name == "raw_data":
-            return self._raw is not None
-        return name in self.__dict__
-
-    def flat_values(self) -> list[Any]:
-        """``numpy_helper.to_array(self).reshape(-1).tolist()``, without NumPy.
-
-        Raises :class:`ValueError` in the cases ``to_array`` raises (a segment, a
-        data length that does not match the dims), and for data this reader did
-        not keep because it is larger than any small tensor.
-        """
-        return _flat_values(self)
-
-
-class SparseTensorProto(_Message):
-    values = TensorProto()
-    indices = TensorProto()
-    dims: Sequence[int] = ()
-
-
-class TensorShapeDimension(_Message):
-    _oneofs: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-        {"dim_value": ("dim_param",), "dim_param": ("dim_value",)})
-    dim_value = 0
-    dim_param = ""
-    denotation = ""
-
-
-class TensorShapeProto(_Message):
-    dim: Sequence[TensorShapeDimension] = ()
-
-
-class TypeTensor(_Message):
-    elem_type = 0
-    shape = TensorShapeProto()
-
-
-class TypeOpaque(_Message):
-    domain = ""
-    name = ""
-
-
-class TypeProto(_Message):
-    tensor_type = TypeTensor()
-    sparse_tensor_type = TypeTensor()
-    opaque_type = TypeOpaque()
-    denotation = ""
-
-
-class TypeSequence(_Message):
-    elem_type = TypeProto()
-
-
-class TypeMap(_Message):
-    key_type = 0
-    value_type = TypeProto()
-
-
-class TypeOptional(_Message):
-    elem_type = TypeProto()
-
-
-TypeProto.sequence_type = TypeSequence()  # type: ignore[attr-defined]
-TypeProto.map_type = TypeMap()  # type: ignore[attr-defined]
-TypeProto.optional_type = TypeOptional()  # type: ignore[attr-defined]
-_TYPE_MEMBERS = ("tensor_type", "sequence_type", "map_type", "optional_type", "sparse_tensor_type", "opaque_type")
-TypeProto._oneofs = MappingProxyType({m: tuple(o for o in _TYPE_MEMBERS if o != m) for m in _TYPE_MEMBERS})
-
-
-class ValueInfoProto(_Message):
-    name = ""
-    type = TypeProto()
-    doc_string = ""
-
-
-class AttributeProto(_Message):
-    name = ""
-    ref_attr_name = ""
-    doc_string = ""
-    type = 0
-    f = 0.0
-    i = 0
-    s = b""
-    t = TensorProto()
-    sparse_tensor = SparseTensorProto()
-    tp = TypeProto()
-    floats: Sequence[float] = ()
-    ints: Sequence[int] = ()
-    strings: Sequence[bytes] = ()
-    tensors: Sequence[TensorProto] = ()
-    sparse_tensors: Sequence[SparseTensorProto] = ()
-    type_protos: Sequence[TypeProto] = ()
-
-
-class NodeProto(_Message):
-    input: Sequence[str] = ()
-    output: Sequence[str] = ()
-    name = ""
-    op_type = ""
-    domain = ""
-    overload = ""
-    attribute: Sequence[AttributeProto] = ()
-    doc_string = ""
-
-
-class GraphProto(_Message):
-    node: Sequence[NodeProto] = ()
-    name = ""
-    initializer: Sequence[TensorProto] = ()
-    sparse_initializer: Sequence[SparseTensorProto] = ()
-    doc_string = ""
-    input: Sequence[ValueInfoProto] = ()
-    output: Sequence[ValueInfoProto] = ()
-    value_info: Sequence[ValueInfoProto] = ()
-
-
-AttributeProto.g = GraphProto()  # type: ignore[attr-defined]
-AttributeProto.graphs = ()  # type: ignore[attr-defined]
-
-
-class FunctionProto(_Message):
-    name = ""
-    domain = ""
-    overload = ""
-    input: Sequence[str] = ()
-    output: Sequence[str] = ()
-    attribute: Sequence[str] = ()
-    attribute_proto: Sequence[AttributeProto] = ()
-    node: Sequence[NodeProto] = ()
-    opset_import: Sequence[OperatorSetIdProto] = ()
-    value_info: Sequence[ValueInfoProto] = ()
-    doc_string = ""
-
-
-class ModelProto(_Message):
-    """The structure of an ONNX model, as read from the wire."""
-
-    ir_version = 0
-    opset_import: Sequence[OperatorSetIdProto] = ()
-    producer_name = ""
-    producer_version = ""
-    domain = ""
-    model_version = 0
-    doc_string = ""
-    graph = GraphProto()
-    functions: Sequence[FunctionProto] = ()
-
-
 # --- primitives --------------------------------------------------------------------------
 # ``buf`` is the mmap (or bytes); indexing it yields an int, slicing copies only the slice.
 
@@ -330,6 +135,10 @@ def _int64(value: int) -> int:
 def _int32(value: int) -> int:
     value &= _MASK32
     return value - (1 << 32) if value & _SIGN32 else value
+
+
+def _uint64(value: int) -> int:
+    return value
 
 
 def _span(buf: Any, pos: int, end: int) -> tuple[int, int]:
@@ -358,17 +167,17 @@ def _skip(buf: Any, pos: int, end: int, key: int) -> int:
     wire = key & 7
     if key >> 3 == 0:
         raise WireError("field number 0")
-    if wire == 0:
+    if wire == 0:  # VARINT
         while buf[pos] >= 0x80:
             pos += 1
         return pos + 1
-    if wire == 2:
+    if wire == 2:  # LEN
         return _span(buf, pos, end)[1]
-    if wire == 5:
+    if wire == 5:  # I32
         return pos + 4
-    if wire == 1:
+    if wire == 1:  # I64
         return pos + 8
-    if wire == 3:  # a group: skip fields until its matching end-group tag
+    if wire == 3:  # a group: skip fields until its matching end-group tag (wire type 4)
         field = key >> 3
         while True:
             if pos >= end:
@@ -398,10 +207,6 @@ def _ints(buf: Any, pos: int, end: int, key: int, out: list[int], convert: Any) 
     return pos
 
 
-def _uint64(value: int) -> int:
-    return value
-
-
 def _floats(buf: Any, pos: int, end: int, key: int, out: list[float], fmt: str, size: int) -> int:
     """A repeated fixed-width float field element: packed or one value."""
     if key & 7 == 2:
@@ -424,66 +229,522 @@ def _check_end(pos: int, end: int) -> None:
         raise WireError("a field runs past the end of its message")
 
 
-# --- parsers -----------------------------------------------------------------------------
+# --- messages, decoded by table ----------------------------------------------------------
+#
+# A message class's table maps each tag it keeps to a _Field: how to read one occurrence,
+# and into which attribute. Class attributes are the protobuf defaults (set from the
+# table); a parser sets an instance attribute only for a field present on the wire, so
+# ``HasField`` is a dict lookup and an unset message field reads as the shared, empty
+# default message. Every parser takes the message to fill: a fresh one, or for a singular
+# message field that appears again, the one to merge into.
+
+_M = TypeVar("_M", bound="_Message")
 
 
-def _entry(buf: Any, pos: int, end: int, depth: int) -> StringStringEntryProto:
+class _Field(NamedTuple):
+    """One kept field of a message, under one of its tags."""
+
+    read: Callable[..., int]
+    name: str
+    #: The message class of a message field; the values of a closed enum.
+    arg: Any
+    #: The other members of its oneof, which reading it clears.
+    clears: tuple[str, ...]
+
+
+class _Message:
+    #: Tag → field, for the fields this reader keeps (see :func:`_keep`).
+    _fields: ClassVar[dict[int, _Field]] = {}
+    #: ``(buf, pos, end, depth, message) -> message``: :func:`_decode` unless hand-written.
+    _parse: ClassVar[Callable[[Any, int, int, int, Any], Any]]
+
+    def HasField(self, name: str) -> bool:
+        return name in self.__dict__
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.__dict__})"
+
+    if TYPE_CHECKING:
+        # The fields are class attributes set from the tables, which mypy cannot see.
+        def __getattr__(self, name: str) -> Any: ...
+
+
+def _decode(buf: Any, pos: int, end: int, depth: int, message: _M) -> _M:
+    """Read ``buf[pos:end]`` into ``message`` by its table, skipping every field it does not keep."""
     _check_depth(depth)
-    entry = StringStringEntryProto()
-    d = entry.__dict__
+    fields = message._fields
+    d = message.__dict__
     while pos < end:
         key = buf[pos]
         pos += 1
         if key >= 0x80:
             key, pos = _varint(buf, pos - 1)
-        if key == 10:
-            s, pos = _span(buf, pos, end)
-            d["key"] = _text(buf, s, pos)
-        elif key == 18:
-            s, pos = _span(buf, pos, end)
-            d["value"] = _text(buf, s, pos)
-        else:
+        field = fields.get(key)
+        if field is None:
             pos = _skip(buf, pos, end, key)
+            continue
+        for other in field.clears:
+            d.pop(other, None)
+        pos = field.read(buf, pos, end, key, depth, d, field)
     _check_end(pos, end)
-    return entry
+    return message
 
 
-def _opset(buf: Any, pos: int, end: int, depth: int) -> OperatorSetIdProto:
+_Message._parse = _decode
+
+# How one occurrence of a field is read: ``read(buf, pos, end, key, depth, d, field)``
+# returns the position after it, having set or extended ``d[field.name]``.
+
+
+def _read_string(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    s, pos = _span(buf, pos, end)
+    d[field.name] = _text(buf, s, pos)
+    return pos
+
+
+def _read_strings(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    s, pos = _span(buf, pos, end)
+    d.setdefault(field.name, []).append(_text(buf, s, pos))
+    return pos
+
+
+def _read_lenient_string(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any],
+                         field: _Field) -> int:
+    s, pos = _span(buf, pos, end)
+    d[field.name] = str(buf[s:pos], "utf-8", "replace")
+    return pos
+
+
+def _read_bytes(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    s, pos = _span(buf, pos, end)
+    d[field.name] = bytes(buf[s:pos])
+    return pos
+
+
+def _read_bytes_list(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    s, pos = _span(buf, pos, end)
+    d.setdefault(field.name, []).append(bytes(buf[s:pos]))
+    return pos
+
+
+def _read_int64(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    v, pos = _varint(buf, pos)
+    d[field.name] = _int64(v)
+    return pos
+
+
+def _read_int32(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    v, pos = _varint(buf, pos)
+    d[field.name] = _int32(v)
+    return pos
+
+
+def _read_enum(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    v, pos = _varint(buf, pos)
+    v = _int32(v)
+    if v in field.arg:  # a closed enum: an unknown value leaves the field as it was
+        d[field.name] = v
+    return pos
+
+
+def _read_float(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    d[field.name] = struct.unpack_from("<f", buf, pos)[0]
+    return pos + 4
+
+
+def _read_floats(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    return _floats(buf, pos, end, key, d.setdefault(field.name, []), "f", 4)
+
+
+def _read_int64s(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    return _ints(buf, pos, end, key, d.setdefault(field.name, []), _int64)
+
+
+def _read_message(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    s, pos = _span(buf, pos, end)
+    cls = field.arg
+    message = d.get(field.name)
+    d[field.name] = cls._parse(buf, s, pos, depth + 1, cls() if message is None else message)
+    return pos
+
+
+def _read_messages(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    s, pos = _span(buf, pos, end)
+    cls = field.arg
+    d.setdefault(field.name, []).append(cls._parse(buf, s, pos, depth + 1, cls()))
+    return pos
+
+
+#: Stands for a message whose contents nobody reads: only ``HasField`` is asked of it.
+_UNREAD = _Message()
+
+
+def _read_presence(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    pos = _span(buf, pos, end)[1]
+    d[field.name] = _UNREAD
+    return pos
+
+
+class _Kind(NamedTuple):
+    """How a field is encoded: the wire types protobuf accepts for it, how one occurrence is read,
+    and what the field reads as when unset (``None``: an empty message of the field's class)."""
+
+    wires: tuple[int, ...]
+    read: Callable[..., int]
+    default: Any
+
+
+STRING = _Kind((LEN,), _read_string, "")
+#: A string decoded leniently: an invalid UTF-8 byte becomes U+FFFD instead of an error.
+LENIENT_STRING = _Kind((LEN,), _read_lenient_string, "")
+STRINGS = _Kind((LEN,), _read_strings, ())
+BYTES = _Kind((LEN,), _read_bytes, b"")
+BYTES_LIST = _Kind((LEN,), _read_bytes_list, ())
+INT64 = _Kind((VARINT,), _read_int64, 0)
+INT32 = _Kind((VARINT,), _read_int32, 0)
+#: A closed enum; the field's third table entry is the set of its values.
+ENUM = _Kind((VARINT,), _read_enum, 0)
+FLOAT = _Kind((I32,), _read_float, 0.0)
+#: Repeated numbers, packed (one length-delimited run) or one element per tag.
+FLOATS = _Kind((LEN, I32), _read_floats, ())
+INT64S = _Kind((LEN, VARINT), _read_int64s, ())
+#: A singular message; the field's third table entry is its class.
+MESSAGE = _Kind((LEN,), _read_message, None)
+MESSAGES = _Kind((LEN,), _read_messages, ())
+#: A message whose fields nobody reads: only whether it is set is kept.
+PRESENCE = _Kind((LEN,), _read_presence, _UNREAD)
+
+
+def _keep(cls: type[_Message], fields: Mapping[int, tuple[Any, ...]], oneof: Sequence[str] = ()) -> None:
+    """Declare the fields of ``cls`` this reader keeps: ``{number: (name, kind[, class or enum values])}``.
+
+    ``number`` is the field's number in ``onnx/onnx.proto``; ``oneof`` names the kept
+    members of the message's oneof, which clear each other.
+    """
+    table: dict[int, _Field] = {}
+    for number, (name, kind, *rest) in fields.items():
+        arg: Any = rest[0] if rest else None
+        setattr(cls, name, arg() if kind is MESSAGE else kind.default)
+        clears = tuple(m for m in oneof if m != name) if name in oneof else ()
+        for wire in kind.wires:
+            table[number << 3 | wire] = _Field(kind.read, name, arg, clears)
+    cls._fields = table
+
+
+# --- the messages ------------------------------------------------------------------------
+# Each is a stand-in for the ``onnx`` class of the same name; its fields are set below.
+
+
+class ModelProto(_Message):
+    """The structure of an ONNX model, as read from the wire."""
+
+
+class GraphProto(_Message):
+    pass
+
+
+class NodeProto(_Message):
+    pass
+
+
+class AttributeProto(_Message):
+    pass
+
+
+class FunctionProto(_Message):
+    pass
+
+
+class OperatorSetIdProto(_Message):
+    pass
+
+
+class StringStringEntryProto(_Message):
+    pass
+
+
+class MetadataEntry(StringStringEntryProto):
+    """A ``metadata_props`` entry (a StringStringEntryProto), its strings decoded leniently."""
+
+
+class TensorProto(_Message):
+    """A tensor's name, dims, dtype, location and, when small, the bytes of its contents."""
+
+    dims: Sequence[int]
+    data_type: int
+    #: raw_data: absent (None), its bytes, or _TOO_LARGE.
+    _raw: bytes | str | None = None
+    #: typed data field number → its values, or None when there are too many to matter.
+    _typed: Mapping[int, list[Any] | None] = MappingProxyType({})
+
+    def flat_values(self) -> list[Any]:
+        """``numpy_helper.to_array(self).reshape(-1).tolist()``, without NumPy.
+
+        Raises :class:`ValueError` in the cases ``to_array`` raises (a segment, a
+        data length that does not match the dims), and for data this reader did
+        not keep because it is larger than any small tensor.
+        """
+        return _flat_values(self)
+
+
+class SparseTensorProto(_Message):
+    pass
+
+
+class ValueInfoProto(_Message):
+    pass
+
+
+class TypeProto(_Message):
+    pass
+
+
+class TypeTensor(_Message):
+    """``TypeProto.Tensor``."""
+
+
+class TypeSequence(_Message):
+    """``TypeProto.Sequence``."""
+
+
+class TypeOptional(_Message):
+    """``TypeProto.Optional``."""
+
+
+class TensorShapeProto(_Message):
+    pass
+
+
+class TensorShapeDimension(_Message):
+    """``TensorShapeProto.Dimension``."""
+
+
+# --- what each message keeps -------------------------------------------------------------
+# Numbers are onnx.proto's. "Skipped" lists the fields a reader might look for here.
+
+_keep(ModelProto, {
+    1: ("ir_version", INT64),
+    7: ("graph", MESSAGE, GraphProto),
+    8: ("opset_import", MESSAGES, OperatorSetIdProto),
+    14: ("metadata_props", MESSAGES, MetadataEntry),
+    25: ("functions", MESSAGES, FunctionProto),
+})  # skipped: producer_name 2, producer_version 3, domain 4, model_version 5, doc_string 6, training_info 20
+_keep(GraphProto, {
+    1: ("node", MESSAGES, NodeProto),
+    2: ("name", STRING),
+    5: ("initializer", MESSAGES, TensorProto),
+    11: ("input", MESSAGES, ValueInfoProto),
+    12: ("output", MESSAGES, ValueInfoProto),
+    13: ("value_info", MESSAGES, ValueInfoProto),
+    15: ("sparse_initializer", MESSAGES, SparseTensorProto),
+})  # skipped: doc_string 10, quantization_annotation 14, metadata_props 16
+_keep(NodeProto, {
+    1: ("input", STRINGS),
+    2: ("output", STRINGS),
+    3: ("name", STRING),
+    4: ("op_type", STRING),
+    5: ("attribute", MESSAGES, AttributeProto),
+    7: ("domain", STRING),
+    8: ("overload", STRING),
+    9: ("metadata_props", MESSAGES, MetadataEntry),
+})  # skipped: doc_string 6, device_configurations 10
+_keep(AttributeProto, {
+    1: ("name", STRING),
+    2: ("f", FLOAT),
+    3: ("i", INT64),
+    4: ("s", BYTES),
+    5: ("t", MESSAGE, TensorProto),
+    6: ("g", MESSAGE, GraphProto),
+    7: ("floats", FLOATS),
+    8: ("ints", INT64S),
+    9: ("strings", BYTES_LIST),
+    10: ("tensors", MESSAGES, TensorProto),
+    11: ("graphs", MESSAGES, GraphProto),
+    20: ("type", ENUM, _ATTRIBUTE_TYPES),
+    21: ("ref_attr_name", STRING),
+})  # skipped: doc_string 13, tp 14, type_protos 15, sparse_tensor 22, sparse_tensors 23 (kept only as `type`)
+_keep(FunctionProto, {
+    1: ("name", STRING),
+    4: ("input", STRINGS),
+    5: ("output", STRINGS),
+    7: ("node", MESSAGES, NodeProto),
+    10: ("domain", STRING),
+    11: ("attribute_proto", MESSAGES, AttributeProto),
+    13: ("overload", STRING),
+})  # skipped: attribute 6 (names only), doc_string 8, opset_import 9, value_info 12, metadata_props 14
+_keep(OperatorSetIdProto, {1: ("domain", STRING), 2: ("version", INT64)})
+_keep(StringStringEntryProto, {1: ("key", STRING), 2: ("value", STRING)})
+_keep(MetadataEntry, {1: ("key", LENIENT_STRING), 2: ("value", LENIENT_STRING)})
+_keep(TensorProto, {
+    1: ("dims", INT64S),
+    2: ("data_type", INT32),
+    3: ("segment", PRESENCE),  # flat_values refuses a segmented tensor, as to_array does
+    8: ("name", STRING),
+    13: ("external_data", MESSAGES, StringStringEntryProto),
+    14: ("data_location", ENUM, _DATA_LOCATIONS),
+})  # payloads, read by _tensor itself: float_data 4, int32_data 5, int64_data 7, raw_data 9, double_data 10,
+#     uint64_data 11; skipped: string_data 6, doc_string 12, metadata_props 16
+_keep(SparseTensorProto, {
+    1: ("values", MESSAGE, TensorProto),
+    2: ("indices", MESSAGE, TensorProto),
+    3: ("dims", INT64S),
+})
+_keep(ValueInfoProto, {1: ("name", STRING), 2: ("type", MESSAGE, TypeProto)})  # skipped: doc_string 3,
+#                                                                                metadata_props 4
+_keep(TypeProto, {
+    1: ("tensor_type", MESSAGE, TypeTensor),
+    4: ("sequence_type", MESSAGE, TypeSequence),
+    5: ("map_type", PRESENCE),
+    7: ("opaque_type", PRESENCE),
+    8: ("sparse_tensor_type", PRESENCE),
+    9: ("optional_type", MESSAGE, TypeOptional),
+}, oneof=("tensor_type", "sequence_type", "map_type", "opaque_type", "sparse_tensor_type", "optional_type"))
+#     skipped: denotation 6
+_keep(TypeTensor, {1: ("elem_type", INT32), 2: ("shape", MESSAGE, TensorShapeProto)})
+_keep(TypeSequence, {1: ("elem_type", MESSAGE, TypeProto)})
+_keep(TypeOptional, {1: ("elem_type", MESSAGE, TypeProto)})
+_keep(TensorShapeProto, {1: ("dim", MESSAGES, TensorShapeDimension)})
+_keep(TensorShapeDimension, {1: ("dim_value", INT64), 2: ("dim_param", STRING)},
+      oneof=("dim_value", "dim_param"))  # skipped: denotation 3
+
+
+# --- the hot messages: graph, node, attribute cache, tensor ------------------------------
+# A large graph is thousands of nodes and initializers. Their common fields are read
+# inline, with one-byte tags compared as literals (``key == 10``: field 1, wire type 2);
+# any other tag goes to the message's table.
+
+
+def _graph(buf: Any, pos: int, end: int, depth: int, graph: GraphProto) -> GraphProto:
     _check_depth(depth)
-    opset = OperatorSetIdProto()
-    d = opset.__dict__
+    d = graph.__dict__
+    fields = GraphProto._fields
+    nodes: list[NodeProto] = d.setdefault("node", [])
+    initializers: list[TensorProto] = d.setdefault("initializer", [])
+    node = _node
+    ahead = _Readahead(buf, pos) if _READAHEAD and isinstance(buf, mmap.mmap) else None
+    ahead_at = pos if ahead is not None else end
     while pos < end:
-        key, pos = _varint(buf, pos)
-        if key == 10:
+        if pos >= ahead_at:
+            assert ahead is not None
+            ahead_at = ahead.advance(pos)
+        key = buf[pos]
+        pos += 1
+        if key >= 0x80:
+            key, pos = _varint(buf, pos - 1)
+        if key == 10:  # node = 1
             s, pos = _span(buf, pos, end)
-            d["domain"] = _text(buf, s, pos)
-        elif key == 16:
-            v, pos = _varint(buf, pos)
-            d["version"] = _int64(v)
+            nodes.append(node(buf, s, pos, depth + 1, NodeProto()))
+        elif key == 42:  # initializer = 5
+            s, pos = _span(buf, pos, end)
+            initializers.append(_tensor(buf, s, pos, depth + 1, TensorProto()))
         else:
-            pos = _skip(buf, pos, end, key)
+            field = fields.get(key)
+            pos = _skip(buf, pos, end, key) if field is None else field.read(buf, pos, end, key, depth, d, field)
     _check_end(pos, end)
-    return opset
+    return graph
 
 
-def _segment(buf: Any, pos: int, end: int, depth: int, seg: Segment) -> Segment:
+def _node(buf: Any, pos: int, end: int, depth: int, node: NodeProto) -> NodeProto:
+    # The hot loop of a large graph: one-byte lengths are read and strings decoded inline
+    # (a UnicodeDecodeError anywhere is one WireError below).
     _check_depth(depth)
-    d = seg.__dict__
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key in (8, 16):
-            v, pos = _varint(buf, pos)
-            d["begin" if key == 8 else "end"] = _int64(v)
-        else:
-            pos = _skip(buf, pos, end, key)
+    d = node.__dict__
+    inputs: list[str] = []
+    outputs: list[str] = []
+    attributes: list[AttributeProto] = []
+    metadata: list[MetadataEntry] = []
+    try:
+        while pos < end:
+            key = buf[pos]
+            pos += 1
+            if key >= 0x80:
+                key, pos = _varint(buf, pos - 1)
+            if key & 7 == 2 and key < 128:  # length-delimited, fields 1-15
+                at = pos
+                n = buf[pos]
+                pos += 1
+                if n >= 0x80:
+                    n, pos = _varint(buf, pos - 1)
+                s = pos
+                pos += n
+                if pos > end:
+                    raise WireError("a length-delimited field runs past the end of its message")
+                if key == 10:  # input = 1
+                    inputs.append(str(buf[s:pos], "utf-8"))
+                elif key == 18:  # output = 2
+                    outputs.append(str(buf[s:pos], "utf-8"))
+                elif key == 42:  # attribute = 5
+                    attributes.append(_shared_attribute(buf, s, pos, depth + 1))
+                elif key == 26:  # name = 3
+                    d["name"] = str(buf[s:pos], "utf-8")
+                elif key == 34:  # op_type = 4
+                    d["op_type"] = str(buf[s:pos], "utf-8")
+                elif key == 58:  # domain = 7
+                    d["domain"] = str(buf[s:pos], "utf-8")
+                elif key == 74:  # metadata_props = 9
+                    metadata.append(_decode(buf, s, pos, depth + 1, MetadataEntry()))
+                else:
+                    field = NodeProto._fields.get(key)
+                    if field is not None:
+                        pos = field.read(buf, at, end, key, depth, d, field)
+            else:
+                field = NodeProto._fields.get(key)
+                pos = _skip(buf, pos, end, key) if field is None else field.read(buf, pos, end, key, depth, d, field)
+    except UnicodeDecodeError:
+        raise WireError("a string field is not valid UTF-8") from None
     _check_end(pos, end)
-    return seg
+    if inputs:
+        d["input"] = inputs
+    if outputs:
+        d["output"] = outputs
+    if attributes:
+        d["attribute"] = attributes
+    if metadata:
+        d["metadata_props"] = metadata
+    return node
 
 
-#: Typed data fields: field number → (element format, size) for fixed-width ones;
-#: varint ones (int32_data 5, int64_data 7, uint64_data 11) map to their converter.
-_FIXED_DATA = {4: ("f", 4), 10: ("d", 8)}
-_VARINT_DATA = {5: _int32, 7: _int64, 11: _uint64}
+def _attribute(buf: Any, pos: int, end: int, depth: int) -> AttributeProto:
+    return _decode(buf, pos, end, depth, AttributeProto())
+
+
+#: Attributes up to this many bytes with only scalar, list or string values are decoded
+#: once per distinct encoding: a large model repeats the same few (``kernel_shape: [3, 3]``,
+#: ``strides``, ``pads``) on thousands of nodes.
+_SHARED_ATTRIBUTE_BYTES = 64
+#: The fields of such attributes: every kept field but the tensors and graphs.
+_PLAIN_ATTRIBUTE_FIELDS = frozenset(f.name for f in AttributeProto._fields.values()
+                                    if f.read not in (_read_message, _read_messages))
+#: Bytes → decoded attribute. The key is the exact encoding, so a hit is the same attribute;
+#: the objects are never modified after decoding, so nodes may share one.
+_attribute_cache: dict[bytes, AttributeProto] = {}
+_ATTRIBUTE_CACHE_ENTRIES = 4096
+
+
+def _shared_attribute(buf: Any, pos: int, end: int, depth: int) -> AttributeProto:
+    """:func:`_attribute`, decoded once per distinct small plain attribute."""
+    if end - pos > _SHARED_ATTRIBUTE_BYTES:
+        return _attribute(buf, pos, end, depth)
+    key = bytes(buf[pos:end])
+    attr = _attribute_cache.get(key)
+    if attr is None:
+        attr = _attribute(buf, pos, end, depth)
+        if attr.__dict__.keys() <= _PLAIN_ATTRIBUTE_FIELDS:
+            if len(_attribute_cache) >= _ATTRIBUTE_CACHE_ENTRIES:
+                _attribute_cache.clear()
+            _attribute_cache[key] = attr
+    return attr
+
+
+# TensorProto's typed data fields, by number: the fixed-width ones with their element
+# format and size, the varint ones with their conversion.
+_FLOAT_DATA, _INT32_DATA, _INT64_DATA, _DOUBLE_DATA, _UINT64_DATA = 4, 5, 7, 10, 11
+_FIXED_DATA = {_FLOAT_DATA: ("f", 4), _DOUBLE_DATA: ("d", 8)}
+_VARINT_DATA = {_INT32_DATA: _int32, _INT64_DATA: _int64, _UINT64_DATA: _uint64}
+#: Their tags, packed or not.
+_DATA_KEYS = frozenset(
+    (f << 3) | w for f in (_FLOAT_DATA, _DOUBLE_DATA) for w in (LEN, I32 if f == _FLOAT_DATA else I64)
+) | frozenset((f << 3) | w for f in _VARINT_DATA for w in (VARINT, LEN))
 
 
 def _typed_data(buf: Any, pos: int, end: int, key: int, typed: dict[int, list[Any] | None]) -> int:
@@ -515,419 +776,42 @@ def _typed_data(buf: Any, pos: int, end: int, key: int, typed: dict[int, list[An
     return pos
 
 
-_DATA_KEYS = frozenset(
-    (f << 3) | w for f in (4, 10) for w in (2, 5 if f == 4 else 1)
-) | frozenset((f << 3) | w for f in (5, 7, 11) for w in (0, 2))
-
-
-def _tensor(buf: Any, pos: int, end: int, depth: int, tensor: TensorProto | None = None) -> TensorProto:
+def _tensor(buf: Any, pos: int, end: int, depth: int, tensor: TensorProto) -> TensorProto:
     _check_depth(depth)
-    if tensor is None:
-        tensor = TensorProto()
     d = tensor.__dict__
-    dims: list[int] = list(d.get("dims", ()))
-    entries: list[StringStringEntryProto] = list(d.get("external_data", ()))
+    fields = TensorProto._fields
+    dims: list[int] = d.setdefault("dims", [])
     typed: dict[int, list[Any] | None] = d.get("_typed") or {}  # this tensor's own, never the default
     while pos < end:
         key = buf[pos]
         pos += 1
         if key >= 0x80:
             key, pos = _varint(buf, pos - 1)
-        if key == 74:  # raw_data: the payload, skipped unless small
+        if key == 74:  # raw_data = 9: the payload, skipped unless small
             s, pos = _span(buf, pos, end)
             d["_raw"] = bytes(buf[s:pos]) if pos - s <= SMALL_DATA_BYTES else _TOO_LARGE
         elif key in _DATA_KEYS:
             pos = _typed_data(buf, pos, end, key, typed)
-        elif key == 8 or key == 10:
+        elif key == 8 or key == 10:  # dims = 1, one element or packed
             pos = _ints(buf, pos, end, key, dims, _int64)
-        elif key == 16:
+        elif key == 16:  # data_type = 2
             v, pos = _varint(buf, pos)
             d["data_type"] = _int32(v)
-        elif key == 66:
+        elif key == 66:  # name = 8
             s, pos = _span(buf, pos, end)
             d["name"] = _text(buf, s, pos)
-        elif key == 106:
-            s, pos = _span(buf, pos, end)
-            entries.append(_entry(buf, s, pos, depth + 1))
-        elif key == 112:
-            v, pos = _varint(buf, pos)
-            v = _int32(v)
-            if v in _DATA_LOCATIONS:
-                d["data_location"] = v
-        elif key == 26:
-            s, pos = _span(buf, pos, end)
-            d["segment"] = _segment(buf, s, pos, depth + 1, d.get("segment") or Segment())
         else:
-            pos = _skip(buf, pos, end, key)
+            field = fields.get(key)
+            pos = _skip(buf, pos, end, key) if field is None else field.read(buf, pos, end, key, depth, d, field)
     _check_end(pos, end)
-    if dims:
-        d["dims"] = dims
-    if entries:
-        d["external_data"] = entries
     if typed:
         d["_typed"] = typed
     return tensor
 
 
-def _sparse(buf: Any, pos: int, end: int, depth: int, sparse: SparseTensorProto | None = None) -> SparseTensorProto:
-    _check_depth(depth)
-    if sparse is None:
-        sparse = SparseTensorProto()
-    d = sparse.__dict__
-    dims: list[int] = list(d.get("dims", ()))
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key == 10 or key == 18:
-            s, pos = _span(buf, pos, end)
-            field = "values" if key == 10 else "indices"
-            d[field] = _tensor(buf, s, pos, depth + 1, d.get(field))
-        elif key == 24 or key == 26:
-            pos = _ints(buf, pos, end, key, dims, _int64)
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    if dims:
-        d["dims"] = dims
-    return sparse
-
-
-def _dimension(buf: Any, pos: int, end: int, depth: int) -> TensorShapeDimension:
-    _check_depth(depth)
-    dim = TensorShapeDimension()
-    d = dim.__dict__
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key == 8:
-            v, pos = _varint(buf, pos)
-            d.pop("dim_param", None)
-            d["dim_value"] = _int64(v)
-        elif key == 18:
-            s, pos = _span(buf, pos, end)
-            d.pop("dim_value", None)
-            d["dim_param"] = _text(buf, s, pos)
-        elif key == 26:
-            s, pos = _span(buf, pos, end)
-            d["denotation"] = _text(buf, s, pos)
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    return dim
-
-
-def _shape(buf: Any, pos: int, end: int, depth: int, shape: TensorShapeProto | None) -> TensorShapeProto:
-    _check_depth(depth)
-    if shape is None:
-        shape = TensorShapeProto()
-    dims = list(shape.dim)
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key == 10:
-            s, pos = _span(buf, pos, end)
-            dims.append(_dimension(buf, s, pos, depth + 1))
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    shape.__dict__["dim"] = dims
-    return shape
-
-
-def _type_tensor(buf: Any, pos: int, end: int, depth: int, tt: TypeTensor | None) -> TypeTensor:
-    _check_depth(depth)
-    if tt is None:
-        tt = TypeTensor()
-    d = tt.__dict__
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key == 8:
-            v, pos = _varint(buf, pos)
-            d["elem_type"] = _int32(v)
-        elif key == 18:
-            s, pos = _span(buf, pos, end)
-            d["shape"] = _shape(buf, s, pos, depth + 1, d.get("shape"))
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    return tt
-
-
-def _type(buf: Any, pos: int, end: int, depth: int, tp: TypeProto | None = None) -> TypeProto:
-    _check_depth(depth)
-    if tp is None:
-        tp = TypeProto()
-    d = tp.__dict__
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key in (10, 66):
-            s, pos = _span(buf, pos, end)
-            member = "tensor_type" if key == 10 else "sparse_tensor_type"
-            tp._set_oneof(member)
-            d[member] = _type_tensor(buf, s, pos, depth + 1, d.get(member))
-        elif key in (34, 74):
-            s, pos = _span(buf, pos, end)
-            member = "sequence_type" if key == 34 else "optional_type"
-            tp._set_oneof(member)
-            holder = d.get(member) or (TypeSequence() if key == 34 else TypeOptional())
-            d[member] = _holder(buf, s, pos, depth + 1, holder)
-        elif key == 42:
-            s, pos = _span(buf, pos, end)
-            tp._set_oneof("map_type")
-            d["map_type"] = _map_type(buf, s, pos, depth + 1, d.get("map_type") or TypeMap())
-        elif key == 58:
-            s, pos = _span(buf, pos, end)
-            tp._set_oneof("opaque_type")
-            d["opaque_type"] = _opaque(buf, s, pos, depth + 1, d.get("opaque_type") or TypeOpaque())
-        elif key == 50:
-            s, pos = _span(buf, pos, end)
-            d["denotation"] = _text(buf, s, pos)
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    return tp
-
-
-def _holder(buf: Any, pos: int, end: int, depth: int, holder: Any) -> Any:
-    """``TypeProto.Sequence`` or ``Optional``: one field, ``elem_type`` (a TypeProto)."""
-    _check_depth(depth)
-    d = holder.__dict__
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key == 10:
-            s, pos = _span(buf, pos, end)
-            d["elem_type"] = _type(buf, s, pos, depth + 1, d.get("elem_type"))
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    return holder
-
-
-def _map_type(buf: Any, pos: int, end: int, depth: int, mt: TypeMap) -> TypeMap:
-    _check_depth(depth)
-    d = mt.__dict__
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key == 8:
-            v, pos = _varint(buf, pos)
-            d["key_type"] = _int32(v)
-        elif key == 18:
-            s, pos = _span(buf, pos, end)
-            d["value_type"] = _type(buf, s, pos, depth + 1, d.get("value_type"))
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    return mt
-
-
-def _opaque(buf: Any, pos: int, end: int, depth: int, op: TypeOpaque) -> TypeOpaque:
-    _check_depth(depth)
-    d = op.__dict__
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key in (10, 18):
-            s, pos = _span(buf, pos, end)
-            d["domain" if key == 10 else "name"] = _text(buf, s, pos)
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    return op
-
-
-def _value_info(buf: Any, pos: int, end: int, depth: int) -> ValueInfoProto:
-    _check_depth(depth)
-    vi = ValueInfoProto()
-    d = vi.__dict__
-    while pos < end:
-        key = buf[pos]
-        pos += 1
-        if key >= 0x80:
-            key, pos = _varint(buf, pos - 1)
-        if key == 10:
-            s, pos = _span(buf, pos, end)
-            d["name"] = _text(buf, s, pos)
-        elif key == 18:
-            s, pos = _span(buf, pos, end)
-            d["type"] = _type(buf, s, pos, depth + 1, d.get("type"))
-        elif key == 26:
-            s, pos = _span(buf, pos, end)
-            d["doc_string"] = _text(buf, s, pos)
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    return vi
-
-
-def _attribute(buf: Any, pos: int, end: int, depth: int) -> AttributeProto:
-    _check_depth(depth)
-    attr = AttributeProto()
-    d = attr.__dict__
-    floats: list[float] = []
-    ints: list[int] = []
-    strings: list[bytes] = []
-    tensors: list[TensorProto] = []
-    graphs: list[GraphProto] = []
-    sparse_tensors: list[SparseTensorProto] = []
-    type_protos: list[TypeProto] = []
-    while pos < end:
-        key = buf[pos]
-        pos += 1
-        if key >= 0x80:
-            key, pos = _varint(buf, pos - 1)
-        if key == 10:
-            s, pos = _span(buf, pos, end)
-            d["name"] = _text(buf, s, pos)
-        elif key == 160:  # type (field 20)
-            v, pos = _varint(buf, pos)
-            v = _int32(v)
-            if v in _ATTRIBUTE_TYPES:
-                d["type"] = v
-        elif key == 24:
-            v, pos = _varint(buf, pos)
-            d["i"] = _int64(v)
-        elif key == 64 or key == 66:
-            pos = _ints(buf, pos, end, key, ints, _int64)
-        elif key == 21:
-            d["f"] = struct.unpack_from("<f", buf, pos)[0]
-            pos += 4
-        elif key == 61 or key == 58:
-            pos = _floats(buf, pos, end, key, floats, "f", 4)
-        elif key == 34:
-            s, pos = _span(buf, pos, end)
-            d["s"] = bytes(buf[s:pos])
-        elif key == 74:
-            s, pos = _span(buf, pos, end)
-            strings.append(bytes(buf[s:pos]))
-        elif key == 42:
-            s, pos = _span(buf, pos, end)
-            d["t"] = _tensor(buf, s, pos, depth + 1, d.get("t"))
-        elif key == 82:
-            s, pos = _span(buf, pos, end)
-            tensors.append(_tensor(buf, s, pos, depth + 1))
-        elif key == 50:
-            s, pos = _span(buf, pos, end)
-            d["g"] = _graph(buf, s, pos, depth + 1, d.get("g"))
-        elif key == 90:
-            s, pos = _span(buf, pos, end)
-            graphs.append(_graph(buf, s, pos, depth + 1))
-        elif key == 178:  # sparse_tensor (field 22)
-            s, pos = _span(buf, pos, end)
-            d["sparse_tensor"] = _sparse(buf, s, pos, depth + 1, d.get("sparse_tensor"))
-        elif key == 186:  # sparse_tensors (field 23)
-            s, pos = _span(buf, pos, end)
-            sparse_tensors.append(_sparse(buf, s, pos, depth + 1))
-        elif key == 114:
-            s, pos = _span(buf, pos, end)
-            d["tp"] = _type(buf, s, pos, depth + 1, d.get("tp"))
-        elif key == 122:
-            s, pos = _span(buf, pos, end)
-            type_protos.append(_type(buf, s, pos, depth + 1))
-        elif key == 170:  # ref_attr_name (field 21)
-            s, pos = _span(buf, pos, end)
-            d["ref_attr_name"] = _text(buf, s, pos)
-        elif key == 106:
-            s, pos = _span(buf, pos, end)
-            d["doc_string"] = _text(buf, s, pos)
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    if floats:
-        d["floats"] = floats
-    if ints:
-        d["ints"] = ints
-    if strings:
-        d["strings"] = strings
-    if tensors:
-        d["tensors"] = tensors
-    if graphs:
-        d["graphs"] = graphs
-    if sparse_tensors:
-        d["sparse_tensors"] = sparse_tensors
-    if type_protos:
-        d["type_protos"] = type_protos
-    return attr
-
-
-#: Whether the reader asks the kernel to read dense stretches ahead (see _Readahead).
-_READAHEAD = hasattr(mmap, "MADV_WILLNEED") and hasattr(mmap.mmap, "madvise")
-#: Attributes up to this many bytes with only scalar, list or string values are decoded
-#: once per distinct encoding: a large model repeats the same few (``kernel_shape: [3, 3]``,
-#: ``strides``, ``pads``) on thousands of nodes.
-_SHARED_ATTRIBUTE_BYTES = 64
-#: Fields of such attributes: name, f, i, s, floats, ints, strings, type, ref_attr_name, doc_string.
-_PLAIN_ATTRIBUTE_FIELDS = frozenset(("name", "f", "i", "s", "floats", "ints", "strings", "type",
-                                     "ref_attr_name", "doc_string"))
-#: Bytes → decoded attribute. The key is the exact encoding, so a hit is the same attribute;
-#: the objects are never modified after decoding, so nodes may share one.
-_attribute_cache: dict[bytes, AttributeProto] = {}
-_ATTRIBUTE_CACHE_ENTRIES = 4096
-
-
-def _shared_attribute(buf: Any, pos: int, end: int, depth: int) -> AttributeProto:
-    """:func:`_attribute`, decoded once per distinct small plain attribute."""
-    if end - pos > _SHARED_ATTRIBUTE_BYTES:
-        return _attribute(buf, pos, end, depth)
-    key = bytes(buf[pos:end])
-    attr = _attribute_cache.get(key)
-    if attr is None:
-        attr = _attribute(buf, pos, end, depth)
-        if attr.__dict__.keys() <= _PLAIN_ATTRIBUTE_FIELDS:
-            if len(_attribute_cache) >= _ATTRIBUTE_CACHE_ENTRIES:
-                _attribute_cache.clear()
-            _attribute_cache[key] = attr
-    return attr
-
-
-def _node(buf: Any, pos: int, end: int, depth: int) -> NodeProto:
-    # The hot loop of a large graph: one-byte tags and lengths are read and strings
-    # decoded inline (a UnicodeDecodeError anywhere is one WireError below).
-    _check_depth(depth)
-    node = NodeProto()
-    d = node.__dict__
-    inputs: list[str] = []
-    outputs: list[str] = []
-    attributes: list[AttributeProto] = []
-    try:
-        while pos < end:
-            key = buf[pos]
-            pos += 1
-            if key >= 0x80:
-                key, pos = _varint(buf, pos - 1)
-            if key & 7 == 2 and key < 128:
-                n = buf[pos]
-                pos += 1
-                if n >= 0x80:
-                    n, pos = _varint(buf, pos - 1)
-                s = pos
-                pos += n
-                if pos > end:
-                    raise WireError("a length-delimited field runs past the end of its message")
-                if key == 10:
-                    inputs.append(str(buf[s:pos], "utf-8"))
-                elif key == 18:
-                    outputs.append(str(buf[s:pos], "utf-8"))
-                elif key == 42:
-                    attributes.append(_shared_attribute(buf, s, pos, depth + 1))
-                elif key == 26:
-                    d["name"] = str(buf[s:pos], "utf-8")
-                elif key == 34:
-                    d["op_type"] = str(buf[s:pos], "utf-8")
-                elif key == 58:
-                    d["domain"] = str(buf[s:pos], "utf-8")
-                elif key == 66:
-                    d["overload"] = str(buf[s:pos], "utf-8")
-                elif key == 50:
-                    d["doc_string"] = str(buf[s:pos], "utf-8")
-                # other length-delimited fields (metadata, device configurations) are skipped
-            else:
-                pos = _skip(buf, pos, end, key)
-    except UnicodeDecodeError:
-        raise WireError("a string field is not valid UTF-8") from None
-    _check_end(pos, end)
-    if inputs:
-        d["input"] = inputs
-    if outputs:
-        d["output"] = outputs
-    if attributes:
-        d["attribute"] = attributes
-    return node
+GraphProto._parse = _graph
+NodeProto._parse = _node
+TensorProto._parse = _tensor
 
 
 class _Readahead:
@@ -973,116 +857,8 @@ class _Readahead:
         return self.until - self.LEAD + self.CHUNK
 
 
-def _graph(buf: Any, pos: int, end: int, depth: int, graph: GraphProto | None = None) -> GraphProto:
-    _check_depth(depth)
-    if graph is None:
-        graph = GraphProto()
-    d = graph.__dict__
-    nodes: list[NodeProto] = list(d.get("node", ()))
-    initializers: list[TensorProto] = list(d.get("initializer", ()))
-    sparse: list[SparseTensorProto] = list(d.get("sparse_initializer", ()))
-    inputs: list[ValueInfoProto] = list(d.get("input", ()))
-    outputs: list[ValueInfoProto] = list(d.get("output", ()))
-    value_info: list[ValueInfoProto] = list(d.get("value_info", ()))
-    node = _node
-    ahead = _Readahead(buf, pos) if _READAHEAD and isinstance(buf, mmap.mmap) else None
-    ahead_at = pos if ahead is not None else end
-    while pos < end:
-        if pos >= ahead_at:
-            assert ahead is not None
-            ahead_at = ahead.advance(pos)
-        key = buf[pos]
-        pos += 1
-        if key >= 0x80:
-            key, pos = _varint(buf, pos - 1)
-        if key == 10:
-            s, pos = _span(buf, pos, end)
-            nodes.append(node(buf, s, pos, depth + 1))
-        elif key == 42:
-            s, pos = _span(buf, pos, end)
-            initializers.append(_tensor(buf, s, pos, depth + 1))
-        elif key == 106:
-            s, pos = _span(buf, pos, end)
-            value_info.append(_value_info(buf, s, pos, depth + 1))
-        elif key == 90:
-            s, pos = _span(buf, pos, end)
-            inputs.append(_value_info(buf, s, pos, depth + 1))
-        elif key == 98:
-            s, pos = _span(buf, pos, end)
-            outputs.append(_value_info(buf, s, pos, depth + 1))
-        elif key == 18:
-            s, pos = _span(buf, pos, end)
-            d["name"] = _text(buf, s, pos)
-        elif key == 122:
-            s, pos = _span(buf, pos, end)
-            sparse.append(_sparse(buf, s, pos, depth + 1))
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    d.update(node=nodes, initializer=initializers, sparse_initializer=sparse, input=inputs,
-             output=outputs, value_info=value_info)
-    return graph
-
-
-def _function(buf: Any, pos: int, end: int, depth: int) -> FunctionProto:
-    _check_depth(depth)
-    function = FunctionProto()
-    d = function.__dict__
-    lists: dict[int, list[Any]] = {4: [], 5: [], 6: [], 7: [], 9: [], 11: [], 12: []}
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key & 7 != 2:
-            pos = _skip(buf, pos, end, key)
-            continue
-        field = key >> 3
-        s, pos = _span(buf, pos, end)
-        if field in (4, 5, 6):
-            lists[field].append(_text(buf, s, pos))
-        elif field == 7:
-            lists[7].append(_node(buf, s, pos, depth + 1))
-        elif field == 9:
-            lists[9].append(_opset(buf, s, pos, depth + 1))
-        elif field == 11:
-            lists[11].append(_attribute(buf, s, pos, depth + 1))
-        elif field == 12:
-            lists[12].append(_value_info(buf, s, pos, depth + 1))
-        elif field in (1, 10, 13, 8):
-            d[{1: "name", 10: "domain", 13: "overload", 8: "doc_string"}[field]] = _text(buf, s, pos)
-    _check_end(pos, end)
-    d.update(input=lists[4], output=lists[5], attribute=lists[6], node=lists[7], opset_import=lists[9],
-             attribute_proto=lists[11], value_info=lists[12])
-    return function
-
-
-def _model(buf: Any, pos: int, end: int) -> ModelProto:
-    model = ModelProto()
-    d = model.__dict__
-    opsets: list[OperatorSetIdProto] = []
-    functions: list[FunctionProto] = []
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        if key == 58:
-            s, pos = _span(buf, pos, end)
-            d["graph"] = _graph(buf, s, pos, 1, d.get("graph"))
-        elif key == 8 or key == 40:
-            v, pos = _varint(buf, pos)
-            d["ir_version" if key == 8 else "model_version"] = _int64(v)
-        elif key == 66:
-            s, pos = _span(buf, pos, end)
-            opsets.append(_opset(buf, s, pos, 1))
-        elif key in (18, 26, 34, 50):
-            s, pos = _span(buf, pos, end)
-            field = {18: "producer_name", 26: "producer_version", 34: "domain", 50: "doc_string"}[key]
-            d[field] = _text(buf, s, pos)
-        elif key == 202:  # functions (field 25)
-            s, pos = _span(buf, pos, end)
-            functions.append(_function(buf, s, pos, 1))
-        else:
-            pos = _skip(buf, pos, end, key)
-    _check_end(pos, end)
-    d["opset_import"] = opsets
-    d["functions"] = functions
-    return model
+#: Whether the reader asks the kernel to read dense stretches ahead (see _Readahead).
+_READAHEAD = hasattr(mmap, "MADV_WILLNEED") and hasattr(mmap.mmap, "madvise")
 
 
 # --- tensor contents ---------------------------------------------------------------------
@@ -1092,6 +868,8 @@ _RAW_FORMATS = {
     1: ("f", 4), 2: ("B", 1), 3: ("b", 1), 4: ("H", 2), 5: ("h", 2), 6: ("i", 4), 7: ("q", 8),
     9: ("B", 1), 10: ("e", 2), 11: ("d", 8), 12: ("I", 4), 13: ("Q", 8), 16: ("H", 2),
 }
+#: dtype code → the typed data field it is stored in, when not in raw_data (int32_data otherwise).
+_DATA_FIELDS = {1: _FLOAT_DATA, 7: _INT64_DATA, 11: _DOUBLE_DATA, 12: _UINT64_DATA, 13: _UINT64_DATA}
 
 
 def _bfloat16(bits: list[int]) -> list[float]:
@@ -1148,8 +926,7 @@ def _flat_values(tensor: TensorProto) -> list[Any]:
         values = list(struct.unpack(f"<{count}{fmt}", raw))
         return [v != 0 for v in values] if code == 9 else values
     # The typed field each dtype is stored in, and the cast to_array applies to it.
-    field = {1: 4, 7: 7, 11: 10, 12: 11, 13: 11}.get(code, 5)
-    kept = tensor._typed.get(field, [])
+    kept = tensor._typed.get(_DATA_FIELDS.get(code, _INT32_DATA), [])
     if kept is None:
         raise ValueError("typed data too large for a small tensor")
     _check_count(len(kept), tensor.dims)
@@ -1175,9 +952,9 @@ def _flat_values(tensor: TensorProto) -> list[Any]:
 def parse_model(data: Any) -> ModelProto:
     """Parse serialized ONNX bytes (``bytes`` or an ``mmap``); raises :class:`WireError`.
 
-    The parser recurses once per nested message, at most :data:`MAX_DEPTH` deep; the
-    interpreter's recursion limit is raised for the call if the caller's stack would
-    not leave that much room, and restored after.
+    The parser recurses at most two Python frames per nested message, at most
+    :data:`MAX_DEPTH` deep; the interpreter's recursion limit is raised for the call
+    if the caller's stack would not leave that much room, and restored after.
     """
     frame, used = sys._getframe(), 0
     while frame is not None:
@@ -1188,7 +965,7 @@ def parse_model(data: Any) -> ModelProto:
     if needed > limit:
         sys.setrecursionlimit(needed)
     try:
-        return _model(data, 0, len(data))
+        return _decode(data, 0, len(data), 0, ModelProto())
     except (IndexError, struct.error) as err:
         raise WireError(f"truncated ({err})") from None
     finally:

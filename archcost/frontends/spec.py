@@ -8,12 +8,13 @@ operator registry ONNX models use. Expressions are evaluated by
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+import networkx as nx
 
 from archcost.errors import ArchcostError, ExpressionError, LimitError, SpecError, UsageError
 from archcost.expr import evaluate_text
@@ -289,26 +290,20 @@ class _Lowerer:
                         wanted.add(index[base])
             wanted.discard(i) if refs is None else None
             deps.append(wanted)
-        users: list[list[int]] = [[] for _ in layers]
-        remaining = [len(d) for d in deps]
-        for i, d in enumerate(deps):
-            for j in d:
-                users[j].append(i)
-        ready = [i for i, n in enumerate(remaining) if n == 0]
-        heapq.heapify(ready)
+        dag = nx.DiGraph()
+        dag.add_nodes_from(range(len(layers)))
+        dag.add_edges_from((j, i) for i, d in enumerate(deps) for j in d)
+        # Of the layers ready at each step, the earliest written goes first: the written order
+        # wherever explicit inputs allow it.
         order: list[int] = []
-        while ready:
-            i = heapq.heappop(ready)
-            order.append(i)
-            for user in users[i]:
-                remaining[user] -= 1
-                if remaining[user] == 0:
-                    heapq.heappush(ready, user)
-        if len(order) < len(layers):
-            stuck = [i for i in range(len(layers)) if remaining[i]]
+        try:
+            order.extend(nx.lexicographical_topological_sort(dag))
+        except nx.NetworkXUnfeasible:
+            done = set(order)
+            stuck = [i for i in range(len(layers)) if i not in done]
             cycle = " -> ".join(f"{names[i]} (line {layers.line_of(i)})" for i in stuck)
             raise SpecError(f"layers read each other in a cycle: {cycle}",
-                            where=self.where(layers.line_of(stuck[0])))
+                            where=self.where(layers.line_of(stuck[0]))) from None
         return order
 
     def _lower_layer(

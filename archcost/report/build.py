@@ -170,7 +170,7 @@ def model_document(model: str, settings: Mapping[str, str] | None = None, *, con
 
     ``input_shapes`` and ``input_values`` bind an ONNX model's graph inputs (as ``--input``
     and ``--value`` do)."""
-    from archcost.api import analyze
+    from archcost.cost.pipeline import analyze_model as analyze
     from archcost.report.plots import PlotsUnavailable
 
     report = analyze(model, convention=convention, params=dict(settings or {}),

@@ -45,7 +45,7 @@ class Models:
         return (specs_dir() / f"{model}.yaml").is_file()
 
     def get(self, model: str, settings: Mapping[str, str] | None = None) -> Report:
-        from archcost.api import analyze
+        from archcost.cost.pipeline import analyze_model as analyze
 
         key = (model, tuple(sorted((settings or {}).items())))
         if key not in self._reports:
@@ -295,7 +295,7 @@ def formula_values() -> dict[str, Any]:
     """The seeds' formulas, derived by the engine from a spec with the paper's symbols left free."""
     import sympy
 
-    from archcost.api import analyze
+    from archcost.cost.pipeline import analyze_model as analyze
     from archcost.report.cited import data_path
 
     spec = str(data_path().parent / "formulas" / "separable.yaml")

@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archcost.errors import LimitError, UsageError
 from archcost.numeric import Scalar
 from archcost.report.table import Column, Kind, Table, make_table
+
+if TYPE_CHECKING:
+    from archcost.frontends.loader import Source
 
 #: At most this many grid points (resource bound; 100×100 is far below it).
 MAX_POINTS = 1_000_000
@@ -30,8 +33,8 @@ QUANTITIES = ("macs", "params", "weights")
 
 def parse_axis(text: str, name: str) -> list[Scalar]:
     """``0.25:1.0:0.25`` (start:stop:step, stop included) or ``128,160,192`` → exact values."""
-    from archcost.api import parse_value as parse_number
     from archcost.errors import ArchcostError
+    from archcost.expr import parse_value as parse_number
 
     def parse_value(part: str, what: str) -> Scalar:
         try:
@@ -137,13 +140,14 @@ class Compiled:
         return out
 
 
-def compile_totals(model: str, names: Sequence[str], fixed: Mapping[str, Scalar | str] | None = None) -> Compiled:
+def compile_totals(model: str | Source, names: Sequence[str],
+                   fixed: Mapping[str, Scalar | str] | None = None) -> Compiled:
     """Analyze ``model`` once with ``names`` free; compile MACs, params and weights into one function."""
     import math
 
     import sympy
 
-    from archcost.api import analyze
+    from archcost.cost.pipeline import analyze_model as analyze
     from archcost.symbols import param_symbol
 
     report = analyze(model, symbols=tuple(names), params=dict(fixed or {}))
@@ -155,7 +159,7 @@ def compile_totals(model: str, names: Sequence[str], fixed: Mapping[str, Scalar 
         symbols, exprs, modules=[{"Fraction": Fraction, "_floor": math.floor, "_ceil": math.ceil}],
         printer=_printer(), cse=True, docstring_limit=0,
     )
-    return Compiled(model, tuple(names), formulas, function)
+    return Compiled(model if isinstance(model, str) else model.model, tuple(names), formulas, function)
 
 
 @dataclass(frozen=True)
@@ -173,8 +177,7 @@ def sweep(model: str, axes: Mapping[str, Sequence[Scalar]],
     """Evaluate ``model``'s totals over the grid ``axes`` (parameter → values), exactly."""
     import itertools
 
-    from archcost.frontends.spec import load_spec
-    from archcost.zoo import resolve
+    from archcost.frontends.loader import open_model
 
     names = tuple(axes)
     if not names:
@@ -184,15 +187,15 @@ def sweep(model: str, axes: Mapping[str, Sequence[Scalar]],
         total *= len(values)
     if total > MAX_POINTS:
         raise LimitError(f"a sweep of {total:,} points; at most {MAX_POINTS:,}")
-    path, display = resolve(model)
-    if path.suffix == ".onnx":
+    source = open_model(model)
+    if source.spec is None:
         raise UsageError(f"{model}: sweeps need a spec with parameters, not an ONNX file")
-    declared = load_spec(path, display).params
+    declared = source.spec.params
     for name in names:
         if name not in declared:
             raise UsageError(f"{model} has no parameter {name!r}; it declares {', '.join(declared)}",
-                             where=display)
-    compiled = compile_totals(model, names, fixed)
+                             where=source.display)
+    compiled = compile_totals(source, names, fixed)
     grid = tuple(tuple(v) for v in axes.values())
     points = tuple((point, compiled(*point)) for point in itertools.product(*grid))
     return Sweep(model, names, grid, points)

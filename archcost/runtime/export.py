@@ -22,7 +22,7 @@ from archcost.graph import Graph, Tensor, TensorKind
 from archcost.numeric import is_concrete
 from archcost.ops._dtypes import DTYPE_CODES, is_integer
 from archcost.ops.tensor import ConstTensor
-from archcost.runtime.load import load_graph, require_concrete, require_runtime_size
+from archcost.runtime.checks import require_concrete, require_runtime_size
 
 #: The opset exported models declare: the oldest with every op the registry lowers
 #: to (Gelu is opset 20; Split's num_outputs and ReduceMean's axes input are 18).
@@ -158,7 +158,9 @@ def export_model(model: str, out: Path, *, params: Mapping[str, Any] | None = No
     The file is written to a temporary name in the same folder and renamed, so
     ``out`` is either the complete model or untouched.
     """
-    graph, _, _ = load_graph(model, params, input_shapes, input_values)
+    from archcost.frontends.loader import load_model
+
+    graph = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values).graph
     proto = graph_to_onnx(graph, seed=seed)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():

@@ -682,10 +682,11 @@ def export_for_profile(model: str, params: Mapping[str, Any], seed: int,
     """
     from archcost.cost.analyze import analyze_graph
     from archcost.cost.conventions import PAPER
+    from archcost.frontends.loader import load_model
     from archcost.runtime.export import graph_to_onnx
-    from archcost.runtime.load import load_graph
 
-    graph, _, bindings = load_graph(model, params, input_shapes, input_values)
+    loaded = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values)
+    graph, bindings = loaded.graph, loaded.bindings
     report = analyze_graph(graph, PAPER, bindings=bindings, source=model)
     data: bytes = graph_to_onnx(graph, seed=seed).SerializeToString()
     return data, report

@@ -105,15 +105,17 @@ def verify(
     """
     from archcost.cost.analyze import analyze_graph
     from archcost.cost.conventions import PAPER
+    from archcost.frontends.loader import load_model
+    from archcost.runtime.checks import require_concrete, require_runtime_size
     from archcost.runtime.export import graph_to_onnx
-    from archcost.runtime.load import load_graph, require_concrete, require_runtime_size
 
-    graph, path, _ = load_graph(model, params, input_shapes, input_values)
+    loaded = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values)
+    graph = loaded.graph
     require_concrete(graph, "verify")
-    report = analyze_graph(graph, PAPER, source=model)
+    report = analyze_graph(graph, PAPER, source=model, ledger=loaded.ledger)
     require_runtime_size(graph, "verify", report.tensor_shapes)
-    if path.suffix == ".onnx":
-        proto = _load_with_weights(path, model)
+    if loaded.source.format == "onnx":
+        proto = _load_with_weights(loaded.source.path, model)
     else:
         proto = graph_to_onnx(graph, seed=seed)
     feeds = random_inputs(graph, seed)

@@ -1,9 +1,8 @@
-"""Load any model argument (zoo name, spec, ONNX file) as a concrete graph."""
+"""Checks a graph must pass before it is run (export, verify, profile): concrete, and not too large."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from archcost.errors import LimitError, UsageError
@@ -14,33 +13,6 @@ from archcost.numeric import is_concrete
 #: together, and any one tensor a run would produce (2**30 float32 elements are 4 GiB). The
 #: check runs on exact ints before numpy sees a shape, so a dim past int64 cannot overflow.
 MAX_RUNTIME_ELEMENTS = 2**30
-
-
-def load_graph(model: str, params: Mapping[str, Any] | None = None,
-               input_shapes: Mapping[str, Any] | None = None,
-               input_values: Mapping[str, Any] | None = None) -> tuple[Graph, Path, dict[str, Any]]:
-    """The graph for ``model`` with ``params`` (and, for ONNX, whole ``input_shapes``) applied,
-    its path and the bindings used."""
-    from archcost.api import parse_value
-    from archcost.zoo import resolve
-
-    path, display = resolve(model)
-    values = dict(params or {})
-    if path.suffix == ".onnx":
-        from archcost.frontends.onnx import load_onnx_graph
-
-        graph, bindings = load_onnx_graph(path, display, bindings=values, symbols=(), input_shapes=input_shapes,
-                                          input_values=input_values)
-    else:
-        if input_shapes or input_values:
-            raise UsageError(f"{display}: --input binds the graph inputs of an ONNX model; a spec's sizes "
-                             "are its parameters (--set NAME=VALUE)")
-        from archcost.frontends.spec import build_graph, load_spec
-
-        spec = load_spec(path, display)
-        parsed = {k: parse_value(v, k) for k, v in values.items()}
-        graph, bindings = build_graph(spec, parsed)
-    return graph, path, bindings
 
 
 def require_concrete(graph: Graph, what: str) -> None:

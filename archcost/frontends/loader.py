@@ -1,0 +1,184 @@
+"""The one model loader: a zoo name or a file path → a :class:`~archcost.graph.Graph`.
+
+Every command and the Python API turn a model argument into a graph here and
+nowhere else. The format is decided by the file's **content**, not its name: an
+ONNX protobuf is binary and starts with a ModelProto field; a spec is UTF-8
+text. Files archcost does not read (a PyTorch checkpoint, a Keras HDF5 file, a
+TFLite flatbuffer, safetensors weights, GGUF) are named as what they are, with
+what to do instead, rather than failing as malformed YAML.
+
+:func:`open_model` resolves and identifies a model (and, for a spec, reads its
+top level once); :func:`load_model` builds its graph with the user's bindings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archcost.errors import ModelFormatError, UsageError
+from archcost.graph import Graph
+from archcost.ledger import PARAMETER, Ledger
+
+if TYPE_CHECKING:
+    from archcost.frontends.spec import Spec
+
+#: Model formats :func:`load_model` builds graphs from.
+FORMATS = ("onnx", "spec")
+#: Parameters a spec leaves free when asked for its symbolic form without names: α and ρ.
+DEFAULT_SYMBOLS = ("alpha", "resolution")
+#: Bytes read to tell the format (a spec's text is judged on this much).
+_SNIFF_BYTES = 4096
+#: First bytes of a ModelProto: the tag of one of its fields (ir_version, producer_name,
+#: producer_version, domain, model_version, doc_string, graph, opset_import, metadata_props).
+_MODEL_TAGS = frozenset((0x08, 0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42, 0x72))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A model argument, resolved and identified."""
+
+    #: As the user gave it (a zoo name, or a path).
+    model: str
+    path: Path
+    #: How messages name it: ``specs/mobilenet_v1.yaml`` or the path given.
+    display: str
+    #: One of :data:`FORMATS`.
+    format: str
+    #: The spec's validated top level (parameters, published figures); ``None`` for ONNX.
+    spec: Spec | None = None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model's graph with everything the analysis needs to know about how it was built."""
+
+    source: Source
+    graph: Graph
+    #: Parameter values or dim bindings applied (exact numbers).
+    bindings: Mapping[str, Any]
+    #: Spec parameters left free as symbols.
+    symbols: tuple[str, ...]
+    #: The free symbols declared so far (input dims, spec parameters).
+    ledger: Ledger
+    #: Figures the spec cites (``published:``), for reports.
+    published: Mapping[str, Any] = field(default_factory=dict)
+    #: Free parameters declared ``multiple_of: m`` that the continuous form ran on as m·k.
+    multiples: Mapping[str, int] = field(default_factory=dict)
+
+
+def open_model(model: str | Source) -> Source:
+    """Resolve ``model`` (a zoo name or a path) and identify its format by content."""
+    if isinstance(model, Source):
+        return model
+    from archcost.zoo import resolve
+
+    path, display = resolve(model)
+    kind = sniff(path, display)
+    spec = None
+    if kind == "spec":
+        from archcost.frontends.spec import load_spec
+
+        spec = load_spec(path, display)
+    return Source(model, path, display, kind, spec)
+
+
+def sniff(path: Path, display: str) -> str:
+    """The format of the file at ``path``, from its first bytes; a file archcost does not read
+    is a :class:`ModelFormatError` that says what it is."""
+    if path.is_dir():
+        raise ModelFormatError("is a directory, not a model file", where=display)
+    try:
+        with path.open("rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError as err:
+        raise ModelFormatError(f"cannot read the file ({err.strerror})", where=display) from None
+    if not head:
+        raise ModelFormatError("the file is empty (0 bytes), not a model", where=display)
+    known = _foreign(head)
+    if known:
+        raise ModelFormatError(f"{known}; archcost reads ONNX models and YAML specs", where=display)
+    if _is_text(head):
+        return "spec"
+    if head[0] in _MODEL_TAGS:
+        return "onnx"
+    raise ModelFormatError("not a model archcost reads: neither ONNX (a binary protobuf) nor a YAML spec (text)",
+                           where=display)
+
+
+def _foreign(head: bytes) -> str:
+    """What a file of another framework is, by its magic bytes; ``""`` when none matches."""
+    if head.startswith(b"PK\x03\x04"):
+        return ("a zip archive: a PyTorch checkpoint (.pt/.pth) or a Keras .keras file, weights without a "
+                "graph archcost can read; export the model to ONNX first (torch.onnx.export, tf2onnx)")
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "a Python pickle (a PyTorch checkpoint); export the model to ONNX first (torch.onnx.export)"
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "an HDF5 file (a Keras .h5 model); convert it to ONNX first (tf2onnx)"
+    if head[4:8] == b"TFL3":
+        return "a TFLite flatbuffer; convert it to ONNX first (tf2onnx --tflite)"
+    if head.startswith(b"GGUF"):
+        return "a GGUF weight file (llama.cpp), weights without a graph"
+    if len(head) > 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 1 << 32:
+        return "a safetensors file, weights without a graph"
+    return ""
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether ``head`` reads as UTF-8 text (a spec), allowing a character cut at the end."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 3:
+            return False
+        text = head[:err.start].decode("utf-8")
+    return not any(c < " " and c not in "\t\n\r" for c in text)
+
+
+def load_model(
+    model: str | Source,
+    *,
+    params: Mapping[str, Any] | None = None,
+    symbols: Sequence[str] | None = (),
+    continuous: bool = False,
+    input_shapes: Mapping[str, Sequence[int | None]] | None = None,
+    input_values: Mapping[str, Any] | None = None,
+    reader: str = "wire",
+) -> Loaded:
+    """The graph of ``model`` with ``params`` applied.
+
+    ``params`` are spec parameters (``alpha=0.75``) or ONNX dim bindings
+    (``batch=1``); ``symbols`` names what stays free (``None``: a spec's α and
+    resolution); ``continuous`` drops a spec's rounding rules (the paper's α², ρ²
+    form); ``input_shapes`` and ``input_values`` bind an ONNX model's graph inputs
+    by name; ``reader`` is how an ONNX file is read (``wire`` or ``onnx``).
+    """
+    source = open_model(model)
+    ledger = Ledger()
+    values = dict(params or {})
+    if source.format == "onnx":
+        from archcost.frontends.onnx import load_onnx_graph
+
+        graph, bindings = load_onnx_graph(source.path, source.display, bindings=values, symbols=symbols or (),
+                                          reader=reader, input_shapes=input_shapes, ledger=ledger,
+                                          input_values=input_values)
+        return Loaded(source, graph, bindings, (), ledger)
+    if input_shapes or input_values:
+        raise UsageError(f"{source.display}: --input and --value bind the graph inputs of an ONNX model; a "
+                         "spec's sizes are its parameters (--set NAME=VALUE)")
+    from archcost.expr import parse_value
+    from archcost.frontends.spec import build_graph
+
+    spec = source.spec
+    assert spec is not None  # open_model reads every spec's top level
+    free = tuple(s for s in DEFAULT_SYMBOLS if s in spec.params) if symbols is None else tuple(symbols)
+    for name in free:
+        default = spec.params[name].default if name in spec.params else None
+        ledger.declare(name, PARAMETER,
+                       f"spec parameter {name!r}" + (f" (default {default})" if default is not None else ""))
+    parsed = {k: parse_value(v, k) for k, v in values.items()}
+    graph, bindings = build_graph(spec, parsed, symbols=free, continuous=continuous)
+    multiples = {n: d.multiple_of for n, d in spec.params.items() if n in free and d.multiple_of}
+    return Loaded(source, graph, bindings, free, ledger, spec.published, multiples if continuous else {})
