@@ -11,8 +11,6 @@ import sympy
 #: Parameters that are real-valued multipliers rather than integer sizes.
 REAL_PARAMS = frozenset({"alpha", "rho", "depth_multiplier", "width_multiplier"})
 
-#: How a parameter name is printed: the paper's Greek letters for its multipliers.
-DISPLAY_NAMES = {"alpha": "α", "rho": "ρ"}
 
 
 def param_symbol(name: str) -> sympy.Symbol:

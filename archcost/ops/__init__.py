@@ -10,7 +10,7 @@ import importlib
 
 from archcost.ops.registry import REGISTRY, OpEntry, OpResult, OpView, find, lookup, register
 
-_FAMILIES = ("conv", "gemm", "elementwise", "activation", "norm", "pool", "shape", "indexing",
+_FAMILIES = ("conv", "gemm", "elementwise", "activation", "pool", "shape", "indexing",
              "tensor", "transformer", "reduce", "conv_transpose", "unary", "logical", "data",
              "normalization", "misc", "attention", "recurrent", "quantized", "control", "ml",
              "microsoft", "microsoft_quantized", "training")

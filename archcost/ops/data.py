@@ -31,11 +31,6 @@ def count_dim(view: OpView, what: str = "count") -> Count:
     return view.symbol(what, f"{what}, decided by the data at run time")
 
 
-def _mode(view: OpView) -> str:
-    mode = view.attr("mode", "DCR")
-    return mode.decode() if isinstance(mode, bytes) else str(mode)
-
-
 def _blocks(view: OpView) -> tuple[Shape, int]:
     """The rank-4 input shape and the positive ``blocksize`` of DepthToSpace/SpaceToDepth."""
     x = view.input(0)

@@ -1,21 +1,68 @@
-"""More normalizations and reductions: InstanceNormalization, GroupNormalization,
-RMSNormalization, LpNormalization, MeanVarianceNormalization, LRN, LpPool,
-GlobalLpPool, ReduceL1, ReduceLogSum, ReduceLogSumExp.
+"""Normalizations: BatchNormalization, LayerNormalization, InstanceNormalization,
+GroupNormalization, RMSNormalization, LpNormalization, MeanVarianceNormalization, LRN.
 
-γ and β are ``norm`` parameters, as for LayerNormalization, and the per-element
-counts follow LayerNormalization's (see :mod:`archcost.ops.norm`): statistics
-(mean: 1, variance: 3), normalize (2), affine scale (1, ``norm_op``) and shift
-(``bias_add``).
+γ and β are ``norm`` parameters (trainable); BN's running mean and variance are
+``buffer`` (not trainable). The paper's Table 2 counts neither. The per-element
+counts follow LayerNormalization's: statistics (mean: 1, variance: 3), normalize
+(2), affine scale (1, ``norm_op``) and shift (``bias_add``).
 """
 
 from __future__ import annotations
 
 from archcost.numeric import prod
-from archcost.ops.pool import global_pool, window_output
-from archcost.ops.reduce import _reduce
 from archcost.ops.registry import OpResult, OpView, register
 
-_REDUCE_DEFAULTS = {"keepdims": 1, "noop_with_empty_axes": 0}
+
+@register(
+    "BatchNormalization",
+    roles=("x", "norm", "norm", "buffer", "buffer"),
+    defaults={"epsilon": 1e-5, "momentum": 0.9, "training_mode": 0},
+)
+def batch_norm(view: OpView) -> OpResult:
+    """BatchNormalization: norm_op = 2 per element (a folded scale and shift).
+
+    In training mode (``training_mode`` = 1, or the extra outputs of opsets before 9)
+    the optional outputs are the updated running mean and variance, ``[C]`` each
+    (and, before opset 14, the batch's saved mean and variance).
+    """
+    x = view.input(0)
+    if len(x.shape) < 2:
+        raise view.fail(f"input must have a channel axis, got shape {list(x.shape)}")
+    scale = view.input(1)
+    if len(scale.shape) != 1 or (isinstance(scale.shape[0], int) and isinstance(x.shape[1], int)
+                                 and scale.shape[0] != x.shape[1]):
+        raise view.fail(f"scale {list(scale.shape)} must be [C] for input {list(x.shape)}")
+    channels = (x.shape[1],)
+    return OpResult(outputs=(x.shape, channels, channels, channels, channels),
+                    terms={"norm_op": 2 * prod(x.shape)})
+
+
+@register(
+    "LayerNormalization",
+    roles=("x", "norm", "norm"),
+    defaults={"axis": -1, "epsilon": 1e-5, "stash_type": 1},
+)
+def layer_norm(view: OpView) -> OpResult:
+    """LayerNormalization: norm_op = 7 per element.
+
+    Mean (1 add), variance (subtract, square, add: 3), normalize (subtract
+    mean, multiply by 1/σ: 2 — the per-row rsqrt is not counted), affine (1
+    mul; the β add is counted as ``bias_add``).
+    """
+    x = view.input(0)
+    rank = len(x.shape)
+    axis = view.attr("axis")
+    if not isinstance(axis, int) or not -rank <= axis < rank:
+        raise view.fail(f"axis {axis!r} is out of range for rank {rank}")
+    axis = axis + rank if axis < 0 else axis
+    elements = prod(x.shape)
+    terms = {"norm_op": 7 * elements}
+    if view.optional(2) is not None:
+        terms["bias_add"] = elements
+    # The optional Mean and InvStdDev outputs keep the leading dims, size 1 on the rest.
+    stats = (*x.shape[:axis], *([1] * (rank - axis)))
+    return OpResult(outputs=(x.shape, stats, stats), terms=terms,
+                    dtypes=(x.dtype, "float32", "float32"))
 
 
 def _channel_norm(view: OpView) -> OpResult:
@@ -79,34 +126,3 @@ def lrn(view: OpView) -> OpResult:
     if not isinstance(size, int) or size < 1:
         raise view.fail("the 'size' attribute must be a positive integer")
     return OpResult(outputs=(x.shape,), terms={"norm_op": (size + 3) * prod(x.shape)})
-
-
-@register("LpPool", defaults={"auto_pad": "NOTSET", "ceil_mode": 0, "p": 2})
-def lp_pool(view: OpView) -> OpResult:
-    """LpPool: pool_op = 2 · B·C·H_out·W_out·K_h·K_w (a power and an add per window element)."""
-    shape, kernel = window_output(view)
-    return OpResult(outputs=(shape,), terms={"pool_op": 2 * prod(shape) * prod(kernel)})
-
-
-@register("GlobalLpPool", defaults={"p": 2})
-def global_lp_pool(view: OpView) -> OpResult:
-    """GlobalLpPool: pool_op = 2 · B·C·H·W (a power and an add per element); ``[B, C, 1, 1]``."""
-    return global_pool(view, ops_per_element=2)
-
-
-@register("ReduceL1", roles=("x", "const"), defaults=_REDUCE_DEFAULTS)
-def reduce_l1(view: OpView) -> OpResult:
-    """ReduceL1: pool_op = one abs-add per input element."""
-    return _reduce(view)
-
-
-@register("ReduceLogSum", roles=("x", "const"), defaults=_REDUCE_DEFAULTS)
-def reduce_log_sum(view: OpView) -> OpResult:
-    """ReduceLogSum: pool_op = one add per input element (the final log is not counted)."""
-    return _reduce(view)
-
-
-@register("ReduceLogSumExp", roles=("x", "const"), defaults=_REDUCE_DEFAULTS)
-def reduce_log_sum_exp(view: OpView) -> OpResult:
-    """ReduceLogSumExp: pool_op = one exp-add per input element (the final log is not counted)."""
-    return _reduce(view)

@@ -1,4 +1,4 @@
-"""Pooling: AveragePool, MaxPool, GlobalAveragePool, GlobalMaxPool.
+"""Pooling: AveragePool, MaxPool, LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool.
 
 ``pool_op`` counts one add (average) or compare (max) per window element per
 output element; the paper convention counts none of it.
@@ -74,3 +74,16 @@ def global_average_pool(view: OpView) -> OpResult:
 def global_max_pool(view: OpView) -> OpResult:
     """GlobalMaxPool: pool_op = B·C·H·W; output ``[B, C, 1, 1]``."""
     return global_pool(view)
+
+
+@register("LpPool", defaults={"auto_pad": "NOTSET", "ceil_mode": 0, "p": 2})
+def lp_pool(view: OpView) -> OpResult:
+    """LpPool: pool_op = 2 · B·C·H_out·W_out·K_h·K_w (a power and an add per window element)."""
+    shape, kernel = window_output(view)
+    return OpResult(outputs=(shape,), terms={"pool_op": 2 * prod(shape) * prod(kernel)})
+
+
+@register("GlobalLpPool", defaults={"p": 2})
+def global_lp_pool(view: OpView) -> OpResult:
+    """GlobalLpPool: pool_op = 2 · B·C·H·W (a power and an add per element); ``[B, C, 1, 1]``."""
+    return global_pool(view, ops_per_element=2)

@@ -1,5 +1,5 @@
 """Reductions: ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd,
-ReduceL2, ReduceSumSquare.
+ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum, ReduceLogSumExp.
 
 A reduction is a pool over the reduced axes: ``pool_op`` = one add or compare
 per input element, the same count GlobalAveragePool gets for the same data.
@@ -114,4 +114,22 @@ def reduce_l2(view: OpView) -> OpResult:
 @register("ReduceSumSquare", roles=("x", "const"), defaults=_DEFAULTS)
 def reduce_sum_square(view: OpView) -> OpResult:
     """ReduceSumSquare: pool_op = one multiply-add per input element."""
+    return _reduce(view)
+
+
+@register("ReduceL1", roles=("x", "const"), defaults=_DEFAULTS)
+def reduce_l1(view: OpView) -> OpResult:
+    """ReduceL1: pool_op = one abs-add per input element."""
+    return _reduce(view)
+
+
+@register("ReduceLogSum", roles=("x", "const"), defaults=_DEFAULTS)
+def reduce_log_sum(view: OpView) -> OpResult:
+    """ReduceLogSum: pool_op = one add per input element (the final log is not counted)."""
+    return _reduce(view)
+
+
+@register("ReduceLogSumExp", roles=("x", "const"), defaults=_DEFAULTS)
+def reduce_log_sum_exp(view: OpView) -> OpResult:
+    """ReduceLogSumExp: pool_op = one exp-add per input element (the final log is not counted)."""
     return _reduce(view)
