@@ -12,6 +12,7 @@ import itertools
 import json
 from pathlib import Path
 
+import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,10 +20,13 @@ from hypothesis import strategies as st
 import archcost
 from archcost.cost.analyze import analyze_graph
 from archcost.cost.conventions import get_convention
-from archcost.cost.memory import activation_memory, tensor_bytes
+from archcost.cost.memory import DEFAULT_ORDER_BEST, MemoryProfile, activation_memory, tensor_bytes
+from archcost.cost.report import Report
 from archcost.errors import ShapeError
 from archcost.graph import GraphBuilder, OpNode, Tensor, TensorKind
+from archcost.zoo import zoo_names
 from tests.conftest import run_cli
+from tools.conformance import data_dir
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gate"
 F32 = 4
@@ -291,3 +295,142 @@ def test_random_dags(spec: list[tuple[str, list[int], int]]) -> None:
                    for p, node in enumerate(order) for src in spec[node - 1][1])
         )
         assert optimum <= profile.best_peak_bytes
+
+
+# --- the best order: never worse than the default order, always topological ---------------------
+
+#: Every zoo spec, and the onnx package's light models (ONNX-zoo AlexNet, DenseNet-121, ...),
+#: on which the greedy orders do beat the default order.
+BEST_ORDER_MODELS = [*zoo_names(), *(str(p) for p in sorted((data_dir() / "light").glob("*.onnx")))]
+
+
+@pytest.fixture(scope="module", params=BEST_ORDER_MODELS, ids=lambda m: Path(m).stem)
+def analyzed(request: pytest.FixtureRequest) -> tuple[Report, MemoryProfile]:
+    report = archcost.analyze(request.param)
+    return report, activation_memory(report)
+
+
+def test_the_light_models_are_there() -> None:
+    # A missing data folder must fail loudly, not shrink the parametrization.
+    assert len(BEST_ORDER_MODELS) >= len(zoo_names()) + 9
+
+
+def test_best_order_is_never_worse_than_the_default(analyzed: tuple[Report, MemoryProfile]) -> None:
+    _, profile = analyzed
+    assert isinstance(profile.peak_bytes, int)
+    assert profile.best_peak_bytes <= profile.peak_bytes
+    assert profile.best_peak_bytes == max(s.live_bytes for s in profile.best_steps)
+    if profile.best_peak_bytes == profile.peak_bytes:
+        assert profile.heuristic == DEFAULT_ORDER_BEST
+        assert profile.best_order == tuple(s.layer for s in profile.steps)
+
+
+def test_best_order_is_topological(analyzed: tuple[Report, MemoryProfile]) -> None:
+    report, profile = analyzed
+    rows = {row.name: row for row in report.layers}
+    assert sorted(profile.best_order) == sorted(rows)
+    assert [s.layer for s in profile.best_steps] == list(profile.best_order)
+    # Every tensor a row reads, sized or not, is produced by an earlier row (or by none).
+    producer = {t: row.name for row in report.layers for t in row.output_names if t}
+    ran: set[str] = set()
+    for name in profile.best_order:
+        early = [t for t in rows[name].input_names if t in producer and producer[t] not in ran]
+        assert not early, f"{name} reads {early} before their producers run"
+        ran.add(name)
+
+
+# --- small random DAGs: the heuristic against the optimum over every topological order ------------
+
+@st.composite
+def small_dags(draw: st.DrawFn) -> tuple[list[tuple[str, list[int], int]], set[int]]:
+    """Up to 8 nodes as (op, input tensor indices, output channels), and the graph outputs.
+
+    Tensors 0 and 1 are graph inputs (8 and 24 channels); tensor ``i + 1`` is node ``i``'s
+    output. The graph outputs are any non-empty set of tensors, so an output that nothing
+    reads and that is no graph output occurs, and so does a graph output that is also read.
+    """
+    channels = [8, 24]
+    nodes: list[tuple[str, list[int], int]] = []
+    for _ in range(draw(st.integers(1, 8))):
+        available = range(len(channels))
+        op = draw(st.sampled_from(["Relu", "Conv", "Concat", "Add"]))
+        if op == "Concat":
+            srcs = draw(st.lists(st.sampled_from(available), min_size=2, max_size=3, unique=True))
+            nodes.append((op, srcs, sum(channels[s] for s in srcs)))
+        elif op == "Add":
+            a = draw(st.sampled_from(available))
+            same = [s for s in available if channels[s] == channels[a] and s != a]
+            srcs = [a, draw(st.sampled_from(same))] if same else [a]
+            nodes.append(("Add" if same else "Relu", srcs, channels[a]))
+        else:
+            src = draw(st.sampled_from(available))
+            nodes.append((op, [src], draw(st.integers(1, 48)) if op == "Conv" else channels[src]))
+        channels.append(nodes[-1][2])
+    outputs = draw(st.sets(st.integers(2, len(channels) - 1), min_size=1))
+    return nodes, outputs
+
+
+def _small_graph(nodes: list[tuple[str, list[int], int]], outputs: set[int]):  # type: ignore[no-untyped-def]
+    b = GraphBuilder("small")
+    b.add_tensor(Tensor("t0", (1, 8, 4, 4), TensorKind.INPUT))
+    b.add_tensor(Tensor("t1", (1, 24, 4, 4), TensorKind.INPUT))
+    channels = [8, 24]
+    for i, (op, srcs, out) in enumerate(nodes):
+        inputs = [f"t{s}" for s in srcs]
+        attrs: dict[str, object] = {}
+        if op == "Conv":
+            b.add_tensor(Tensor(f"w{i}", (out, channels[srcs[0]], 1, 1), TensorKind.INITIALIZER))
+            inputs.append(f"w{i}")
+            attrs = {"kernel_shape": [1, 1]}
+        elif op == "Concat":
+            attrs = {"axis": 1}
+        b.add_node(OpNode(f"n{i}", op, tuple(inputs), (f"t{i + 2}",), attrs))
+        channels.append(out)
+    b.outputs = [f"t{t}" for t in sorted(outputs)]
+    return b.build(), channels
+
+
+def _peak_by_definition(order: tuple[int, ...], nodes: list[tuple[str, list[int], int]],
+                        channels: list[int], outputs: set[int]) -> int:
+    """The README's rules, one tensor at a time: float32 at 4×4 is 64 bytes per channel.
+
+    A graph input is live from step 0 to its last reader; a node's output from its step to
+    its last reader, or just its own step when nothing reads it; a graph output to the end.
+    """
+    step = {node: p for p, node in enumerate(order)}
+    last = len(order) - 1
+    live = [0] * len(order)
+    for t, c in enumerate(channels):
+        read_at = [step[n] for n, (_, srcs, _) in enumerate(nodes) if t in srcs]
+        born = 0 if t < 2 else step[t - 2]
+        if t in outputs:
+            dies = last
+        elif read_at:
+            dies = max(read_at)
+        elif t < 2:
+            continue  # an input nothing reads is never live
+        else:
+            dies = born
+        for p in range(born, dies + 1):
+            live[p] += c * 4 * 4 * F32
+    return max(live)
+
+
+@settings(max_examples=100, deadline=None)
+@given(small_dags())
+def test_heuristic_between_the_optimum_and_the_default(
+        dag: tuple[list[tuple[str, list[int], int]], set[int]]) -> None:
+    nodes, outputs = dag
+    graph, channels = _small_graph(nodes, outputs)
+    profile = activation_memory(analyze_graph(graph, get_convention("paper")))
+    dependencies = nx.DiGraph()
+    dependencies.add_nodes_from(range(len(nodes)))
+    dependencies.add_edges_from((s - 2, n) for n, (_, srcs, _) in enumerate(nodes) for s in srcs if s >= 2)
+    optimum = min(_peak_by_definition(tuple(order), nodes, channels, outputs)
+                  for order in nx.all_topological_sorts(dependencies))
+
+    default = tuple(range(len(nodes)))
+    best = tuple(int(name[1:]) for name in profile.best_order)
+    assert profile.peak_bytes == _peak_by_definition(default, nodes, channels, outputs)
+    assert profile.best_peak_bytes == _peak_by_definition(best, nodes, channels, outputs)
+    assert optimum <= profile.best_peak_bytes <= profile.peak_bytes

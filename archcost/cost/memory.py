@@ -39,10 +39,18 @@ Best order
 :attr:`MemoryProfile.best_peak_bytes` is the lowest peak among the default
 order and two greedy list schedules, each of which repeatedly runs the ready
 row that (a) leaves the least memory live after it, or (b) needs the least
-memory during it, breaking ties by the default order. Because the default
-order is one of the candidates, the best peak is never more than the default
-peak. With free symbols, comparisons are generally undecidable and the best
-order is the default order.
+memory during it, breaking ties by the default order. A row is *ready* once
+every row producing a tensor it reads has run (sized or not, so the order is
+always topological). Because the default order is one of the candidates, the
+best peak is never more than the default peak. With free symbols, comparisons
+are generally undecidable and the best order is the default order.
+
+A ready row's score changes only when it becomes the last pending reader of
+one of its inputs (running it then frees that input), which happens at most
+once per tensor. Each list schedule keeps the ready rows in a heap and scores a
+row when it becomes ready and again when its score changes: for ``n`` rows,
+``t`` activation tensors and ``e`` tensor reads and writes, at most ``n + t``
+score evaluations and heap pushes, O(e) bookkeeping, O(e + (n + t) log n) time.
 
 Nodes without a cost rule, and the nodes downstream of them, are not rows:
 they are not scheduled, and :attr:`MemoryProfile.partial` is then true.
@@ -50,11 +58,12 @@ they are not scheduled, and :attr:`MemoryProfile.partial` is then true.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from archcost.cost.report import Report
+from archcost.cost.report import LayerRow, Report
 from archcost.errors import ShapeError
 from archcost.numeric import Count, ceil_div, is_concrete, prod
 
@@ -224,11 +233,13 @@ def activation_memory(report: Report) -> MemoryProfile:
     heuristic = DEFAULT_ORDER_SYMBOLIC
     if all(is_concrete(v) for v in sizes.values()):
         heuristic = DEFAULT_ORDER_BEST
-        for label, order in _greedy_orders(reads, writes, sizes, outputs, producers, names):
-            candidate = _liveness(order, names, reads, writes, sizes, outputs)
-            candidate_peak, _ = _peak(candidate)
+        concrete = cast(Mapping[str, int], sizes)
+        for label, order in _greedy_orders(_row_dag(rows), reads, writes, concrete, outputs):
+            candidate_peak = _concrete_peak(order, reads, writes, concrete, outputs)
             if candidate_peak < best_peak:
-                best_order, best_steps, best_peak, heuristic = order, candidate, candidate_peak, label
+                best_order, best_peak, heuristic = order, candidate_peak, label
+        if best_order is not default:
+            best_steps = _liveness(best_order, names, reads, writes, sizes, outputs)
 
     weight_total: Count = 0
     for t in sorted(initializers):
@@ -274,28 +285,7 @@ def _liveness(
     outputs: frozenset[str],
 ) -> tuple[MemoryStep, ...]:
     """Per-step live bytes of the schedule ``order`` (indices into the rows)."""
-    n = len(order)
-    if n == 0:
-        return ()
-    born: dict[str, int] = {}
-    last: dict[str, int] = {}
-    for position, index in enumerate(order):
-        for t in writes[index]:
-            born.setdefault(t, position)
-            last.setdefault(t, position)
-        for t in reads[index]:
-            # A graph input has no producing row: it is live from step 0.
-            born.setdefault(t, 0)
-            last[t] = position
-    for t in outputs:
-        if t in sizes:
-            born.setdefault(t, 0)
-            last[t] = n - 1
-    starting: list[list[str]] = [[] for _ in range(n)]
-    ending: list[list[str]] = [[] for _ in range(n)]
-    for t, b in born.items():
-        starting[b].append(t)
-        ending[last[t]].append(t)
+    starting, ending = _lifetimes(order, reads, writes, sizes, outputs)
     result = []
     live: dict[str, None] = {}
     total: Count = 0
@@ -308,6 +298,59 @@ def _liveness(
             del live[t]
             total = total - sizes[t]
     return tuple(result)
+
+
+def _concrete_peak(
+    order: Sequence[int],
+    reads: Sequence[tuple[str, ...]],
+    writes: Sequence[tuple[str, ...]],
+    sizes: Mapping[str, int],
+    outputs: frozenset[str],
+) -> int:
+    """The peak of :func:`_liveness` for concrete sizes, without naming each step's live tensors.
+
+    A step's tuple of live names costs as much as the live set is long; a candidate order
+    only needs its peak.
+    """
+    starting, ending = _lifetimes(order, reads, writes, sizes, outputs)
+    peak = total = 0
+    for position in range(len(order)):
+        total += sum(sizes[t] for t in starting[position])
+        peak = max(peak, total)
+        total -= sum(sizes[t] for t in ending[position])
+    return peak
+
+
+def _lifetimes(
+    order: Sequence[int],
+    reads: Sequence[tuple[str, ...]],
+    writes: Sequence[tuple[str, ...]],
+    sizes: Mapping[str, Count],
+    outputs: frozenset[str],
+) -> tuple[list[list[str]], list[list[str]]]:
+    """The tensors that become live at each step of ``order``, and those that die after it."""
+    n = len(order)
+    born: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for position, index in enumerate(order):
+        for t in writes[index]:
+            born.setdefault(t, position)
+            last.setdefault(t, position)
+        for t in reads[index]:
+            # A graph input has no producing row: it is live from step 0.
+            born.setdefault(t, 0)
+            last[t] = position
+    if n:
+        for t in outputs:
+            if t in sizes:
+                born.setdefault(t, 0)
+                last[t] = n - 1
+    starting: list[list[str]] = [[] for _ in range(n)]
+    ending: list[list[str]] = [[] for _ in range(n)]
+    for t, b in born.items():
+        starting[b].append(t)
+        ending[last[t]].append(t)
+    return starting, ending
 
 
 def _peak(steps: Sequence[MemoryStep]) -> tuple[Count, int | None]:
@@ -331,52 +374,123 @@ def _peak(steps: Sequence[MemoryStep]) -> tuple[Count, int | None]:
     return sympy.Max(*([max(numbers)] if numbers else []), *formulas, evaluate=False), None
 
 
+#: Rows by index: the successors of each row (the rows that read what it produces).
+_Dependencies = list[set[int]]
+
+
+def _row_dag(rows: Sequence[LayerRow]) -> _Dependencies:
+    """Each row's successors: the rows that read a tensor it produces.
+
+    Every tensor counts, sized or not: a row must follow the producer of a ``string`` tensor
+    too. Plain sets, not a networkx graph: networkx's topological sorts fix each node's key
+    once, while this schedule's scores change as rows run, and importing networkx would cost
+    the default CLI output a tenth of a second.
+    """
+    producer = {t: i for i, row in enumerate(rows) for t in row.output_names if t}
+    successors: _Dependencies = [set() for _ in rows]
+    for i, row in enumerate(rows):
+        for t in row.input_names:
+            p = producer.get(t)
+            if p is not None and p != i:
+                successors[p].add(i)
+    return successors
+
+
+#: The greedy rules, by :attr:`MemoryProfile.heuristic` label: whether the score puts the
+#: change in live bytes (produced − freed) before the bytes produced.
+_GREEDY_RULES = (("greedy: least memory after each step", True),
+                 ("greedy: least memory during each step", False))
+
+
+def _priority(after_first: bool, produced: int, freed: int, index: int) -> tuple[int, int, int]:
+    """A ready row's score: lower runs first; the row index breaks ties by the default order."""
+    delta = produced - freed
+    return (delta, produced, index) if after_first else (produced, delta, index)
+
+
 def _greedy_orders(
+    dependencies: _Dependencies,
     reads: Sequence[tuple[str, ...]],
     writes: Sequence[tuple[str, ...]],
-    sizes: Mapping[str, Count],
+    sizes: Mapping[str, int],
     outputs: frozenset[str],
-    producers: Mapping[str, str],
-    names: Sequence[str],
 ) -> list[tuple[str, tuple[int, ...]]]:
     """The two greedy list schedules, as (label, order) pairs."""
-    index_of = {name: i for i, name in enumerate(names)}
-    n = len(names)
-    successors: list[set[int]] = [set() for _ in range(n)]
-    indegree = [0] * n
     readers: dict[str, int] = {}
-    for i in range(n):
-        preds = {index_of[producers[t]] for t in reads[i] if t in producers}
-        preds.discard(i)
-        indegree[i] = len(preds)
-        for p in preds:
-            successors[p].add(i)
-        for t in reads[i]:
+    for row_reads in reads:
+        for t in row_reads:
             readers[t] = readers.get(t, 0) + 1
+    produced = [sum(sizes[t] for t in row_writes) for row_writes in writes]
+    # An output that nothing reads and that is no graph output dies in the step that makes it.
+    dead = [sum(sizes[t] for t in row_writes if t not in readers and t not in outputs)
+            for row_writes in writes]
+    return [(label, _list_schedule(dependencies, reads, sizes, outputs, readers, produced, dead,
+                                   after_first))
+            for label, after_first in _GREEDY_RULES]
 
-    def schedule(after_first: bool) -> tuple[int, ...]:
-        remaining = dict(readers)
-        pending = list(indegree)
-        ready = {i for i in range(n) if pending[i] == 0}
-        order: list[int] = []
-        while ready:
-            def key(i: int) -> tuple[Any, ...]:
-                produced = sum(sizes[t] for t in writes[i])
-                freed = sum(sizes[t] for t in reads[i] if remaining[t] == 1 and t not in outputs)
-                freed += sum(sizes[t] for t in writes[i] if t not in readers and t not in outputs)
-                delta = produced - freed
-                return (delta, produced, i) if after_first else (produced, delta, i)
 
-            chosen = min(ready, key=key)
-            ready.discard(chosen)
-            order.append(chosen)
-            for t in reads[chosen]:
-                remaining[t] -= 1
-            for s in successors[chosen]:
-                pending[s] -= 1
-                if pending[s] == 0:
-                    ready.add(s)
-        return tuple(order)
+def _list_schedule(
+    dependencies: _Dependencies,
+    reads: Sequence[tuple[str, ...]],
+    sizes: Mapping[str, int],
+    outputs: frozenset[str],
+    readers: Mapping[str, int],
+    produced: Sequence[int],
+    dead: Sequence[int],
+    after_first: bool,
+) -> tuple[int, ...]:
+    """Run the ready row with the lowest :func:`_priority` until every row has run.
 
-    return [("greedy: least memory after each step", schedule(True)),
-            ("greedy: least memory during each step", schedule(False))]
+    The heap holds each ready row's current score; a row whose score changes is pushed
+    again, and the entry it replaces is skipped when it surfaces.
+    """
+    n = len(reads)
+    remaining = dict(readers)
+    # The sum of the indices of a tensor's readers still to run: once one is left, it is that one.
+    pending_readers: dict[str, int] = {}
+    for i, row_reads in enumerate(reads):
+        for t in row_reads:
+            pending_readers[t] = pending_readers.get(t, 0) + i
+    # Bytes running the row would free: its dead outputs, and the inputs it is the last to read.
+    freed = list(dead)
+    for t, count in readers.items():
+        if count == 1 and t not in outputs:
+            freed[pending_readers[t]] += sizes[t]
+    waiting = [0] * n
+    for row_successors in dependencies:
+        for s in row_successors:
+            waiting[s] += 1
+    # The heap entry that holds each ready row's current score (``None``: not ready, or run).
+    current: list[tuple[int, int, int] | None] = [None] * n
+    heap: list[tuple[int, int, int]] = []
+
+    def push(i: int) -> None:
+        entry = _priority(after_first, produced[i], freed[i], i)
+        current[i] = entry
+        heapq.heappush(heap, entry)
+
+    for i in range(n):
+        if waiting[i] == 0:
+            push(i)
+    order: list[int] = []
+    successors = dependencies
+    while heap:
+        entry = heapq.heappop(heap)
+        chosen = entry[2]
+        if entry is not current[chosen]:
+            continue
+        current[chosen] = None
+        order.append(chosen)
+        for t in reads[chosen]:
+            remaining[t] -= 1
+            pending_readers[t] -= chosen
+            if remaining[t] == 1 and t not in outputs:
+                last = pending_readers[t]
+                freed[last] += sizes[t]
+                if current[last] is not None:
+                    push(last)
+        for s in successors[chosen]:
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                push(s)
+    return tuple(order)
