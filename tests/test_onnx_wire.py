@@ -35,6 +35,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from archcost.errors import ArchcostError
 from archcost.frontends import onnx as onnx_frontend
+from archcost.frontends import onnx_wire
 from archcost.frontends.onnx import _small_values, load_onnx_graph, read_model
 from archcost.frontends.onnx_wire import AttributeType, WireError, parse_model
 from archcost.graph import Graph
@@ -256,6 +257,9 @@ def models(draw: st.DrawFn) -> onnx.ModelProto:
         name = draw(st.sampled_from(["", f"n{i}", "dup"]))
         outputs = [f"o{i}"] + ([f"o{i}b"] if draw(st.booleans()) else [])
         nodes.append(helper.make_node(op, inputs, outputs, name=name, domain=domain, **attrs))
+        for key, value in draw(st.lists(st.tuples(_NAMES, st.text(max_size=6)), max_size=2)):
+            nodes[-1].metadata_props.add(key=key, value=value)  # decoded, never read by the builder
+        nodes[-1].doc_string = draw(st.sampled_from(["", "skipped"]))
         defined += outputs
     if draw(st.booleans()):  # a subgraph attribute, as If branches carry
         body = helper.make_graph([helper.make_node("Relu", ["x"], ["z"])], "body", [],
@@ -308,8 +312,11 @@ def test_every_attribute_type_is_decoded(tmp_path: Path) -> None:
     custom = structure.graph.node[0]
     assert [a.type for a in custom.attribute] == [a.type for a in attrs]
     assert [(o.domain, o.version) for o in structure.opset_import] == [("", 18), ("com.example", 1)]
-    assert custom.attribute[12].tp.tensor_type.shape.dim[1].dim_param == "K"
-    assert custom.attribute[10].sparse_tensor.values.flat_values() == [1.5]
+    assert custom.attribute[3].t.flat_values() == [3, -1, 2]
+    assert [len(g.node) for g in custom.attribute[9].graphs] == [1]
+    # Sparse tensor and type proto values are never read: only their attribute type is kept.
+    assert not {"sparse_tensor", "sparse_tensors", "tp", "type_protos"} & {
+        field for a in custom.attribute for field in vars(a)}
 
 
 def test_value_info_and_constant_nodes(tmp_path: Path) -> None:
@@ -325,6 +332,108 @@ def test_value_info_and_constant_nodes(tmp_path: Path) -> None:
     structure = read_model(path, "m.onnx", "wire")
     assert structure.graph.value_info[0].name == "shape"
     assert structure.graph.node[0].attribute[0].t.flat_values() == [1, -1]
+
+
+# --- the tables: what is kept, and the hand-written loops agree with them -------------------
+
+#: The onnx class each wire class stands for.
+_ONNX_CLASSES = {
+    onnx_wire.TypeTensor: onnx.TypeProto.Tensor, onnx_wire.TypeSequence: onnx.TypeProto.Sequence,
+    onnx_wire.TypeOptional: onnx.TypeProto.Optional, onnx_wire.TensorShapeDimension: onnx.TensorShapeProto.Dimension,
+    onnx_wire.MetadataEntry: onnx.StringStringEntryProto,
+}
+_F = onnx.NodeProto.DESCRIPTOR.fields_by_name["input"]  # any field descriptor, for its type constants
+#: Table kind → (protobuf field type, repeated).
+_KINDS = {
+    "STRING": (_F.TYPE_STRING, False), "LENIENT_STRING": (_F.TYPE_STRING, False), "STRINGS": (_F.TYPE_STRING, True),
+    "BYTES": (_F.TYPE_BYTES, False), "BYTES_LIST": (_F.TYPE_BYTES, True), "INT64": (_F.TYPE_INT64, False),
+    "INT32": (_F.TYPE_INT32, False), "ENUM": (_F.TYPE_ENUM, False), "FLOAT": (_F.TYPE_FLOAT, False),
+    "FLOATS": (_F.TYPE_FLOAT, True), "INT64S": (_F.TYPE_INT64, True), "MESSAGE": (_F.TYPE_MESSAGE, False),
+    "MESSAGES": (_F.TYPE_MESSAGE, True), "PRESENCE": (_F.TYPE_MESSAGE, False),
+}
+
+
+def _onnx_class(cls: type) -> Any:
+    return _ONNX_CLASSES.get(cls) or getattr(onnx, cls.__name__)
+
+
+@pytest.mark.parametrize("cls", onnx_wire._MESSAGES, ids=lambda c: c.__name__)
+def test_tables_match_onnx_proto(cls: type) -> None:
+    """Every kept field has onnx.proto's number, type and cardinality; message fields, the right class."""
+    descriptor = _onnx_class(cls).DESCRIPTOR
+    for number, (name, kind, *arg) in cls._keeps.items():  # type: ignore[attr-defined]
+        field = descriptor.fields_by_number[number]
+        kind_name = next(k for k in _KINDS if getattr(onnx_wire, k) is kind)
+        assert field.name == name, (number, name)
+        assert (field.type, field.is_repeated) == _KINDS[kind_name], name
+        if kind_name in ("MESSAGE", "MESSAGES"):
+            assert _onnx_class(getattr(onnx_wire, arg[0])).DESCRIPTOR is field.message_type, name
+        if kind_name == "ENUM":
+            assert arg[0] == {v.number for v in field.enum_type.values}, name
+    oneofs = {descriptor.fields_by_name[name].containing_oneof for name in cls._oneof}  # type: ignore[attr-defined]
+    assert None not in oneofs and len(oneofs) <= 1
+
+
+def _plain(value: Any) -> Any:
+    """A wire message as nested dicts of the fields set (empty lists dropped, payloads left out)."""
+    if isinstance(value, onnx_wire._Message):
+        return (type(value).__name__, {k: _plain(v) for k, v in vars(value).items()
+                                       if k not in ("_raw", "_typed") and v != []})
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value.hex() if isinstance(value, float) else value
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(model=models())
+def test_hand_written_loops_read_what_the_tables_say(model: onnx.ModelProto,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graphs, nodes and tensors read by their tables alone give the same messages as the hot loops."""
+    data = model.SerializeToString()
+    hot = _plain(parse_model(data))
+    with monkeypatch.context() as patch:
+        for cls in (onnx_wire.GraphProto, onnx_wire.NodeProto, onnx_wire.TensorProto):
+            patch.setattr(cls, "_parse", onnx_wire._decode)
+        by_table = _plain(parse_model(data))
+    assert hot == by_table
+
+
+def test_metadata_props_are_kept() -> None:
+    """A dynamo export's node metadata (module scopes) and a model's metadata, as onnx reads them."""
+    path = REPO / "tests" / "fixtures" / "corpus" / "gpt2_dynamo.onnx"
+    reference = onnx.load(str(path), load_external_data=False)
+    wire = read_model(path, path.name, "wire")
+    assert [[(e.key, e.value) for e in n.metadata_props] for n in wire.graph.node] == [
+        [(e.key, e.value) for e in n.metadata_props] for n in reference.graph.node]
+    assert any(e.key == "pkg.torch.onnx.name_scopes" for e in wire.graph.node[0].metadata_props)
+    model = onnx_builders.residual_block()
+    helper.set_model_props(model, {"author": "a", "license": "MIT"})
+    assert [(e.key, e.value) for e in parse_model(model.SerializeToString()).metadata_props] == [
+        ("author", "a"), ("license", "MIT")]
+
+
+def test_only_read_fields_are_decoded(tmp_path: Path) -> None:
+    """Metadata that is not UTF-8 reads with U+FFFD; a field nobody reads is skipped unchecked, as
+    onnx.load skips it (it never checks UTF-8): neither makes the model unreadable."""
+    model = onnx_builders.residual_block()
+    node = model.graph.node[0]
+    node.doc_string = "DOC"
+    node.metadata_props.add(key="k", value="VAL")
+    model.producer_name = "PRODUCER"
+    data = model.SerializeToString()
+    for marker in (b"DOC", b"VAL", b"PRODUCER"):
+        data = data.replace(marker, b"\xff" * len(marker))
+    path = tmp_path / "m.onnx"
+    path.write_bytes(data)
+    reference, wire = load_both(path)
+    assert wire == reference and wire[0] == "ok"
+    structure = read_model(path, "m.onnx", "wire")
+    assert structure.graph.node[0].metadata_props[0].value == "\ufffd" * 3
+    assert "doc_string" not in vars(structure.graph.node[0]) and "producer_name" not in vars(structure)
+    # A field that is read is still checked.
+    path.write_bytes(model.SerializeToString().replace(node.name.encode(), b"\xff" * len(node.name)))
+    with pytest.raises(ArchcostError, match="not valid UTF-8"):
+        read_model(path, "m.onnx", "wire")
 
 
 # --- structure only: payloads are skipped, external data never opened ----------------------

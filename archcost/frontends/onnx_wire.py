@@ -9,13 +9,12 @@ never copied; external data is never opened.
 
 What is decoded
 ---------------
-* Only the fields archcost reads. Each message's table (:func:`_keep`, under
-  "what each message keeps") lists them by their number in ``onnx/onnx.proto``;
-  every other field (doc strings, denotations, producer fields, training info,
-  most metadata) is skipped by its length, exactly as an unknown field is, so
-  nothing inside it is checked either. Node and model ``metadata_props`` are kept;
-  their strings are decoded leniently (an invalid byte becomes U+FFFD), so metadata
-  never makes a model unreadable.
+* Only the fields archcost reads. Each message class lists them in its ``_keeps``
+  table, by their numbers in ``onnx/onnx.proto``. Every other field (doc strings,
+  denotations, producer fields, training info, most metadata) is skipped by its
+  length, exactly as an unknown field is, so nothing inside it is checked either.
+  Node and model ``metadata_props`` are kept; their strings are decoded leniently
+  (an invalid byte becomes U+FFFD), so metadata never makes a model unreadable.
 * The hot messages (graph, node, tensor) read their common fields in hand-written
   loops and hand the rest to their tables; attributes that repeat on many nodes
   are decoded once (:func:`_shared_attribute`).
@@ -39,8 +38,9 @@ an unknown value of a closed enum (``AttributeProto.type``,
 ``TensorProto.data_location``) leaves the field unset.
 
 Every way the decoded bytes can fail to be protobuf (truncated, a length past the
-end, a bad wire type, nesting deeper than :data:`MAX_DEPTH`, a string field that
-is not UTF-8) raises :class:`~archcost.errors.ModelFormatError`.
+end, a bad wire type, a string field that is not UTF-8) raises
+:class:`~archcost.errors.ModelFormatError`; nesting deeper than :data:`MAX_DEPTH`
+raises :class:`~archcost.errors.LimitError`.
 """
 
 from __future__ import annotations
@@ -191,29 +191,36 @@ def _skip(buf: Any, pos: int, end: int, key: int) -> int:
     raise WireError(f"invalid wire type {wire}")
 
 
+def _packed_ints(buf: Any, start: int, stop: int, out: list[int], convert: Any) -> None:
+    while start < stop:
+        v, start = _varint(buf, start)
+        out.append(convert(v))
+    if start != stop:
+        raise WireError("a packed field's last varint runs past its length")
+
+
 def _ints(buf: Any, pos: int, end: int, key: int, out: list[int], convert: Any) -> int:
     """A repeated varint field element: packed (wire type 2) or one value (wire type 0)."""
     if key & 7 == 2:
         start, stop = _span(buf, pos, end)
-        p = start
-        while p < stop:
-            v, p = _varint(buf, p)
-            out.append(convert(v))
-        if p != stop:
-            raise WireError("a packed field's last varint runs past its length")
+        _packed_ints(buf, start, stop, out, convert)
         return stop
     v, pos = _varint(buf, pos)
     out.append(convert(v))
     return pos
 
 
+def _packed_floats(buf: Any, start: int, stop: int, out: list[float], fmt: str, size: int) -> None:
+    if (stop - start) % size:
+        raise WireError("a packed float field's length is not a multiple of the element size")
+    out.extend(struct.unpack_from(f"<{(stop - start) // size}{fmt}", buf, start))
+
+
 def _floats(buf: Any, pos: int, end: int, key: int, out: list[float], fmt: str, size: int) -> int:
     """A repeated fixed-width float field element: packed or one value."""
     if key & 7 == 2:
         start, stop = _span(buf, pos, end)
-        if (stop - start) % size:
-            raise WireError("a packed float field's length is not a multiple of the element size")
-        out.extend(struct.unpack_from(f"<{(stop - start) // size}{fmt}", buf, start))
+        _packed_floats(buf, start, stop, out, fmt, size)
         return stop
     out.append(struct.unpack_from(f"<{fmt}", buf, pos)[0])
     return pos + size
@@ -231,8 +238,8 @@ def _check_end(pos: int, end: int) -> None:
 
 # --- messages, decoded by table ----------------------------------------------------------
 #
-# A message class's table maps each tag it keeps to a _Field: how to read one occurrence,
-# and into which attribute. Class attributes are the protobuf defaults (set from the
+# A message class's table maps each tag it keeps to a _Field: into which attribute, and
+# how to read one occurrence. Class attributes are the protobuf defaults (set from the
 # table); a parser sets an instance attribute only for a field present on the wire, so
 # ``HasField`` is a dict lookup and an unset message field reads as the shared, empty
 # default message. Every parser takes the message to fill: a fresh one, or for a singular
@@ -244,7 +251,10 @@ _M = TypeVar("_M", bound="_Message")
 class _Field(NamedTuple):
     """One kept field of a message, under one of its tags."""
 
-    read: Callable[..., int]
+    #: Length-delimited: ``read(buf, start, stop, depth, d, field)`` for the field's bytes;
+    #: otherwise ``read(buf, pos, d, field)``, which returns the position after the value.
+    #: Either sets or extends ``d[field.name]``.
+    read: Callable[..., Any]
     name: str
     #: The message class of a message field; the values of a closed enum.
     arg: Any
@@ -253,7 +263,11 @@ class _Field(NamedTuple):
 
 
 class _Message:
-    #: Tag → field, for the fields this reader keeps (see :func:`_keep`).
+    #: The fields this reader keeps (see _Keeps); other fields are skipped.
+    _keeps: ClassVar[Mapping[int, tuple[Any, ...]]] = MappingProxyType({})
+    #: The kept members of the message's oneof, which clear each other.
+    _oneof: ClassVar[tuple[str, ...]] = ()
+    #: Tag → field, built from ``_keeps`` by :func:`_link`.
     _fields: ClassVar[dict[int, _Field]] = {}
     #: ``(buf, pos, end, depth, message) -> message``: :func:`_decode` unless hand-written.
     _parse: ClassVar[Callable[[Any, int, int, int, Any], Any]]
@@ -283,63 +297,121 @@ def _decode(buf: Any, pos: int, end: int, depth: int, message: _M) -> _M:
         if field is None:
             pos = _skip(buf, pos, end, key)
             continue
-        for other in field.clears:
-            d.pop(other, None)
-        pos = field.read(buf, pos, end, key, depth, d, field)
+        if field.clears:
+            for other in field.clears:
+                d.pop(other, None)
+        if key & 7 == 2:  # length-delimited: the span is read here, as _span would
+            n = buf[pos]
+            pos += 1
+            if n >= 0x80:
+                n, pos = _varint(buf, pos - 1)
+            start = pos
+            pos += n
+            if pos > end:
+                raise WireError("a length-delimited field runs past the end of its message")
+            field.read(buf, start, pos, depth, d, field)
+        else:
+            pos = field.read(buf, pos, d, field)
     _check_end(pos, end)
     return message
 
 
+def _read_field(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+    """One occurrence of ``field`` (as :func:`_decode` reads it), for the hand-written loops."""
+    for other in field.clears:
+        d.pop(other, None)
+    if key & 7 == 2:
+        start, pos = _span(buf, pos, end)
+        field.read(buf, start, pos, depth, d, field)
+        return pos
+    result: int = field.read(buf, pos, d, field)
+    return result
+
+
 _Message._parse = _decode
 
-# How one occurrence of a field is read: ``read(buf, pos, end, key, depth, d, field)``
-# returns the position after it, having set or extended ``d[field.name]``.
+
+def _list(d: dict[str, Any], name: str) -> list[Any]:
+    """The list a repeated field's values go to: ``d[name]``, made on its first value."""
+    items = d.get(name)
+    if items is None:
+        items = d[name] = []
+    return items
 
 
-def _read_string(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
-    s, pos = _span(buf, pos, end)
-    d[field.name] = _text(buf, s, pos)
-    return pos
+def _read_string(buf: Any, start: int, stop: int, depth: int, d: dict[str, Any], field: _Field) -> None:
+    d[field.name] = _text(buf, start, stop)
 
 
-def _read_strings(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
-    s, pos = _span(buf, pos, end)
-    d.setdefault(field.name, []).append(_text(buf, s, pos))
-    return pos
+def _read_strings(buf: Any, start: int, stop: int, depth: int, d: dict[str, Any], field: _Field) -> None:
+    _list(d, field.name).append(_text(buf, start, stop))
 
 
-def _read_lenient_string(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any],
-                         field: _Field) -> int:
-    s, pos = _span(buf, pos, end)
-    d[field.name] = str(buf[s:pos], "utf-8", "replace")
-    return pos
+def _read_lenient_string(buf: Any, start: int, stop: int, depth: int, d: dict[str, Any], field: _Field) -> None:
+    d[field.name] = str(buf[start:stop], "utf-8", "replace")
 
 
-def _read_bytes(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
-    s, pos = _span(buf, pos, end)
-    d[field.name] = bytes(buf[s:pos])
-    return pos
+def _read_bytes(buf: Any, start: int, stop: int, depth: int, d: dict[str, Any], field: _Field) -> None:
+    d[field.name] = bytes(buf[start:stop])
 
 
-def _read_bytes_list(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
-    s, pos = _span(buf, pos, end)
-    d.setdefault(field.name, []).append(bytes(buf[s:pos]))
-    return pos
+def _read_bytes_list(buf: Any, start: int, stop: int, depth: int, d: dict[str, Any], field: _Field) -> None:
+    _list(d, field.name).append(bytes(buf[start:stop]))
 
 
-def _read_int64(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+def _read_message(buf: Any, start: int, stop: int, depth: int, d: dict[str, Any], field: _Field) -> None:
+    cls = field.arg
+    message = d.get(field.name)
+    d[field.name] = cls._parse(buf, start, stop, depth + 1, cls() if message is None else message)
+
+
+def _read_messages(buf: Any, start: int, stop: int, depth: int, d: dict[str, Any], field: _Field) -> None:
+    cls = field.arg
+    message = cls._parse(buf, start, stop, depth + 1, cls())
+    items = d.get(field.name)
+    if items is None:
+        d[field.name] = [message]
+    else:
+        items.append(message)
+
+
+#: Stands for a message whose contents nobody reads: only ``HasField`` is asked of it.
+_UNREAD = _Message()
+
+
+def _read_presence(buf: Any, start: int, stop: int, depth: int, d: dict[str, Any], field: _Field) -> None:
+    d[field.name] = _UNREAD
+
+
+def _read_packed_floats(buf: Any, start: int, stop: int, depth: int, d: dict[str, Any], field: _Field) -> None:
+    _packed_floats(buf, start, stop, _list(d, field.name), "f", 4)
+
+
+def _read_packed_int64s(buf: Any, start: int, stop: int, depth: int, d: dict[str, Any], field: _Field) -> None:
+    _packed_ints(buf, start, stop, _list(d, field.name), _int64)
+
+
+def _read_int64(buf: Any, pos: int, d: dict[str, Any], field: _Field) -> int:
+    v = buf[pos]
+    if v < 0x80:  # most dims and dtypes fit one byte
+        d[field.name] = v
+        return pos + 1
     v, pos = _varint(buf, pos)
     d[field.name] = _int64(v)
     return pos
 
 
-def _read_int32(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+def _read_int32(buf: Any, pos: int, d: dict[str, Any], field: _Field) -> int:
+    v = buf[pos]
+    if v < 0x80:
+        d[field.name] = v
+        return pos + 1
     v, pos = _varint(buf, pos)
     d[field.name] = _int32(v)
     return pos
 
 
-def _read_enum(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+def _read_enum(buf: Any, pos: int, d: dict[str, Any], field: _Field) -> int:
     v, pos = _varint(buf, pos)
     v = _int32(v)
     if v in field.arg:  # a closed enum: an unknown value leaves the field as it was
@@ -347,129 +419,170 @@ def _read_enum(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, 
     return pos
 
 
-def _read_float(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
+def _read_one_int64(buf: Any, pos: int, d: dict[str, Any], field: _Field) -> int:
+    v, pos = _varint(buf, pos)
+    _list(d, field.name).append(_int64(v))
+    return pos
+
+
+def _read_float(buf: Any, pos: int, d: dict[str, Any], field: _Field) -> int:
     d[field.name] = struct.unpack_from("<f", buf, pos)[0]
     return pos + 4
 
 
-def _read_floats(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
-    return _floats(buf, pos, end, key, d.setdefault(field.name, []), "f", 4)
-
-
-def _read_int64s(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
-    return _ints(buf, pos, end, key, d.setdefault(field.name, []), _int64)
-
-
-def _read_message(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
-    s, pos = _span(buf, pos, end)
-    cls = field.arg
-    message = d.get(field.name)
-    d[field.name] = cls._parse(buf, s, pos, depth + 1, cls() if message is None else message)
-    return pos
-
-
-def _read_messages(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
-    s, pos = _span(buf, pos, end)
-    cls = field.arg
-    d.setdefault(field.name, []).append(cls._parse(buf, s, pos, depth + 1, cls()))
-    return pos
-
-
-#: Stands for a message whose contents nobody reads: only ``HasField`` is asked of it.
-_UNREAD = _Message()
-
-
-def _read_presence(buf: Any, pos: int, end: int, key: int, depth: int, d: dict[str, Any], field: _Field) -> int:
-    pos = _span(buf, pos, end)[1]
-    d[field.name] = _UNREAD
-    return pos
+def _read_one_float(buf: Any, pos: int, d: dict[str, Any], field: _Field) -> int:
+    _list(d, field.name).append(struct.unpack_from("<f", buf, pos)[0])
+    return pos + 4
 
 
 class _Kind(NamedTuple):
-    """How a field is encoded: the wire types protobuf accepts for it, how one occurrence is read,
-    and what the field reads as when unset (``None``: an empty message of the field's class)."""
+    """How a field is encoded: wire type → reader of one occurrence (protobuf accepts a repeated
+    number packed or one per tag), and what the field reads as when unset (``None``: an empty
+    message of the field's class)."""
 
-    wires: tuple[int, ...]
-    read: Callable[..., int]
+    reads: Mapping[int, Callable[..., Any]]
     default: Any
 
 
-STRING = _Kind((LEN,), _read_string, "")
+STRING = _Kind({LEN: _read_string}, "")
 #: A string decoded leniently: an invalid UTF-8 byte becomes U+FFFD instead of an error.
-LENIENT_STRING = _Kind((LEN,), _read_lenient_string, "")
-STRINGS = _Kind((LEN,), _read_strings, ())
-BYTES = _Kind((LEN,), _read_bytes, b"")
-BYTES_LIST = _Kind((LEN,), _read_bytes_list, ())
-INT64 = _Kind((VARINT,), _read_int64, 0)
-INT32 = _Kind((VARINT,), _read_int32, 0)
+LENIENT_STRING = _Kind({LEN: _read_lenient_string}, "")
+STRINGS = _Kind({LEN: _read_strings}, ())
+BYTES = _Kind({LEN: _read_bytes}, b"")
+BYTES_LIST = _Kind({LEN: _read_bytes_list}, ())
+INT64 = _Kind({VARINT: _read_int64}, 0)
+INT32 = _Kind({VARINT: _read_int32}, 0)
 #: A closed enum; the field's third table entry is the set of its values.
-ENUM = _Kind((VARINT,), _read_enum, 0)
-FLOAT = _Kind((I32,), _read_float, 0.0)
-#: Repeated numbers, packed (one length-delimited run) or one element per tag.
-FLOATS = _Kind((LEN, I32), _read_floats, ())
-INT64S = _Kind((LEN, VARINT), _read_int64s, ())
+ENUM = _Kind({VARINT: _read_enum}, 0)
+FLOAT = _Kind({I32: _read_float}, 0.0)
+FLOATS = _Kind({LEN: _read_packed_floats, I32: _read_one_float}, ())
+INT64S = _Kind({LEN: _read_packed_int64s, VARINT: _read_one_int64}, ())
 #: A singular message; the field's third table entry is its class.
-MESSAGE = _Kind((LEN,), _read_message, None)
-MESSAGES = _Kind((LEN,), _read_messages, ())
+MESSAGE = _Kind({LEN: _read_message}, None)
+MESSAGES = _Kind({LEN: _read_messages}, ())
 #: A message whose fields nobody reads: only whether it is set is kept.
-PRESENCE = _Kind((LEN,), _read_presence, _UNREAD)
+PRESENCE = _Kind({LEN: _read_presence}, _UNREAD)
 
 
-def _keep(cls: type[_Message], fields: Mapping[int, tuple[Any, ...]], oneof: Sequence[str] = ()) -> None:
-    """Declare the fields of ``cls`` this reader keeps: ``{number: (name, kind[, class or enum values])}``.
+#: A message's kept fields: ``{number: (name, kind[, argument])}``, by their numbers in
+#: ``onnx/onnx.proto``. The argument of a message field is the name of its class; of an
+#: enum, the set of its values.
+_Keeps = Mapping[int, tuple[Any, ...]]
 
-    ``number`` is the field's number in ``onnx/onnx.proto``; ``oneof`` names the kept
-    members of the message's oneof, which clear each other.
-    """
-    table: dict[int, _Field] = {}
-    for number, (name, kind, *rest) in fields.items():
-        arg: Any = rest[0] if rest else None
-        setattr(cls, name, arg() if kind is MESSAGE else kind.default)
-        clears = tuple(m for m in oneof if m != name) if name in oneof else ()
-        for wire in kind.wires:
-            table[number << 3 | wire] = _Field(kind.read, name, arg, clears)
-    cls._fields = table
+
+def _link(*classes: type[_Message]) -> None:
+    """Build each class's tag table from its ``_keeps``, and set its fields' defaults."""
+    for cls in classes:
+        table: dict[int, _Field] = {}
+        for number, (name, kind, *rest) in cls._keeps.items():
+            arg: Any = rest[0] if rest else None
+            if kind is MESSAGE or kind is MESSAGES:
+                arg = globals()[arg]  # by name: the classes refer to each other
+            setattr(cls, name, arg() if kind is MESSAGE else kind.default)
+            clears = tuple(m for m in cls._oneof if m != name) if name in cls._oneof else ()
+            for wire, read in kind.reads.items():
+                table[number << 3 | wire] = _Field(read, name, arg, clears)
+        cls._fields = table
 
 
 # --- the messages ------------------------------------------------------------------------
-# Each is a stand-in for the ``onnx`` class of the same name; its fields are set below.
+# Stand-ins for the ``onnx`` classes of the same names. Each lists the fields it keeps,
+# and after the table the fields a reader might look for that are skipped.
 
 
 class ModelProto(_Message):
     """The structure of an ONNX model, as read from the wire."""
 
+    _keeps: ClassVar[_Keeps] = {
+        1: ("ir_version", INT64),
+        7: ("graph", MESSAGE, "GraphProto"),
+        8: ("opset_import", MESSAGES, "OperatorSetIdProto"),
+        14: ("metadata_props", MESSAGES, "MetadataEntry"),
+        25: ("functions", MESSAGES, "FunctionProto"),
+    }  # skipped: producer_name 2, producer_version 3, domain 4, model_version 5, doc_string 6, training_info 20
+
 
 class GraphProto(_Message):
-    pass
+    _keeps: ClassVar[_Keeps] = {
+        1: ("node", MESSAGES, "NodeProto"),
+        2: ("name", STRING),
+        5: ("initializer", MESSAGES, "TensorProto"),
+        11: ("input", MESSAGES, "ValueInfoProto"),
+        12: ("output", MESSAGES, "ValueInfoProto"),
+        13: ("value_info", MESSAGES, "ValueInfoProto"),
+        15: ("sparse_initializer", MESSAGES, "SparseTensorProto"),
+    }  # skipped: doc_string 10, quantization_annotation 14, metadata_props 16
 
 
 class NodeProto(_Message):
-    pass
+    _keeps: ClassVar[_Keeps] = {
+        1: ("input", STRINGS),
+        2: ("output", STRINGS),
+        3: ("name", STRING),
+        4: ("op_type", STRING),
+        5: ("attribute", MESSAGES, "AttributeProto"),
+        7: ("domain", STRING),
+        8: ("overload", STRING),
+        9: ("metadata_props", MESSAGES, "MetadataEntry"),
+    }  # skipped: doc_string 6, device_configurations 10
 
 
 class AttributeProto(_Message):
-    pass
+    _keeps: ClassVar[_Keeps] = {
+        1: ("name", STRING),
+        2: ("f", FLOAT),
+        3: ("i", INT64),
+        4: ("s", BYTES),
+        5: ("t", MESSAGE, "TensorProto"),
+        6: ("g", MESSAGE, "GraphProto"),
+        7: ("floats", FLOATS),
+        8: ("ints", INT64S),
+        9: ("strings", BYTES_LIST),
+        10: ("tensors", MESSAGES, "TensorProto"),
+        11: ("graphs", MESSAGES, "GraphProto"),
+        20: ("type", ENUM, _ATTRIBUTE_TYPES),
+        21: ("ref_attr_name", STRING),
+    }  # skipped: doc_string 13, tp 14, type_protos 15, sparse_tensor 22, sparse_tensors 23 (read only as `type`)
 
 
 class FunctionProto(_Message):
-    pass
+    _keeps: ClassVar[_Keeps] = {
+        1: ("name", STRING),
+        4: ("input", STRINGS),
+        5: ("output", STRINGS),
+        7: ("node", MESSAGES, "NodeProto"),
+        10: ("domain", STRING),
+        11: ("attribute_proto", MESSAGES, "AttributeProto"),
+        13: ("overload", STRING),
+    }  # skipped: attribute 6 (names only), doc_string 8, opset_import 9, value_info 12, metadata_props 14
 
 
 class OperatorSetIdProto(_Message):
-    pass
+    _keeps: ClassVar[_Keeps] = {1: ("domain", STRING), 2: ("version", INT64)}
 
 
 class StringStringEntryProto(_Message):
-    pass
+    _keeps: ClassVar[_Keeps] = {1: ("key", STRING), 2: ("value", STRING)}
 
 
 class MetadataEntry(StringStringEntryProto):
-    """A ``metadata_props`` entry (a StringStringEntryProto), its strings decoded leniently."""
+    """A ``metadata_props`` entry: a StringStringEntryProto whose strings are decoded leniently."""
+
+    _keeps: ClassVar[_Keeps] = {1: ("key", LENIENT_STRING), 2: ("value", LENIENT_STRING)}
 
 
 class TensorProto(_Message):
     """A tensor's name, dims, dtype, location and, when small, the bytes of its contents."""
 
+    _keeps: ClassVar[_Keeps] = {
+        1: ("dims", INT64S),
+        2: ("data_type", INT32),
+        3: ("segment", PRESENCE),  # flat_values refuses a segmented tensor, as to_array does
+        8: ("name", STRING),
+        13: ("external_data", MESSAGES, "StringStringEntryProto"),
+        14: ("data_location", ENUM, _DATA_LOCATIONS),
+    }  # payloads, which _tensor reads itself: float_data 4, int32_data 5, int64_data 7, raw_data 9,
+    #    double_data 10, uint64_data 11; skipped: string_data 6, doc_string 12, metadata_props 16
     dims: Sequence[int]
     data_type: int
     #: raw_data: absent (None), its bytes, or _TOO_LARGE.
@@ -488,124 +601,60 @@ class TensorProto(_Message):
 
 
 class SparseTensorProto(_Message):
-    pass
+    _keeps: ClassVar[_Keeps] = {1: ("values", MESSAGE, "TensorProto"), 2: ("indices", MESSAGE, "TensorProto"),
+                                3: ("dims", INT64S)}
 
 
 class ValueInfoProto(_Message):
-    pass
+    _keeps: ClassVar[_Keeps] = {1: ("name", STRING), 2: ("type", MESSAGE, "TypeProto")}
+    # skipped: doc_string 3, metadata_props 4
 
 
 class TypeProto(_Message):
-    pass
+    _keeps: ClassVar[_Keeps] = {
+        1: ("tensor_type", MESSAGE, "TypeTensor"),
+        4: ("sequence_type", MESSAGE, "TypeSequence"),
+        5: ("map_type", PRESENCE),
+        7: ("opaque_type", PRESENCE),
+        8: ("sparse_tensor_type", PRESENCE),
+        9: ("optional_type", MESSAGE, "TypeOptional"),
+    }  # skipped: denotation 6
+    _oneof = ("tensor_type", "sequence_type", "map_type", "opaque_type", "sparse_tensor_type", "optional_type")
 
 
 class TypeTensor(_Message):
     """``TypeProto.Tensor``."""
 
+    _keeps: ClassVar[_Keeps] = {1: ("elem_type", INT32), 2: ("shape", MESSAGE, "TensorShapeProto")}
+
 
 class TypeSequence(_Message):
     """``TypeProto.Sequence``."""
+
+    _keeps: ClassVar[_Keeps] = {1: ("elem_type", MESSAGE, "TypeProto")}
 
 
 class TypeOptional(_Message):
     """``TypeProto.Optional``."""
 
+    _keeps: ClassVar[_Keeps] = {1: ("elem_type", MESSAGE, "TypeProto")}
+
 
 class TensorShapeProto(_Message):
-    pass
+    _keeps: ClassVar[_Keeps] = {1: ("dim", MESSAGES, "TensorShapeDimension")}
 
 
 class TensorShapeDimension(_Message):
     """``TensorShapeProto.Dimension``."""
 
+    _keeps: ClassVar[_Keeps] = {1: ("dim_value", INT64), 2: ("dim_param", STRING)}  # skipped: denotation 3
+    _oneof = ("dim_value", "dim_param")
 
-# --- what each message keeps -------------------------------------------------------------
-# Numbers are onnx.proto's. "Skipped" lists the fields a reader might look for here.
 
-_keep(ModelProto, {
-    1: ("ir_version", INT64),
-    7: ("graph", MESSAGE, GraphProto),
-    8: ("opset_import", MESSAGES, OperatorSetIdProto),
-    14: ("metadata_props", MESSAGES, MetadataEntry),
-    25: ("functions", MESSAGES, FunctionProto),
-})  # skipped: producer_name 2, producer_version 3, domain 4, model_version 5, doc_string 6, training_info 20
-_keep(GraphProto, {
-    1: ("node", MESSAGES, NodeProto),
-    2: ("name", STRING),
-    5: ("initializer", MESSAGES, TensorProto),
-    11: ("input", MESSAGES, ValueInfoProto),
-    12: ("output", MESSAGES, ValueInfoProto),
-    13: ("value_info", MESSAGES, ValueInfoProto),
-    15: ("sparse_initializer", MESSAGES, SparseTensorProto),
-})  # skipped: doc_string 10, quantization_annotation 14, metadata_props 16
-_keep(NodeProto, {
-    1: ("input", STRINGS),
-    2: ("output", STRINGS),
-    3: ("name", STRING),
-    4: ("op_type", STRING),
-    5: ("attribute", MESSAGES, AttributeProto),
-    7: ("domain", STRING),
-    8: ("overload", STRING),
-    9: ("metadata_props", MESSAGES, MetadataEntry),
-})  # skipped: doc_string 6, device_configurations 10
-_keep(AttributeProto, {
-    1: ("name", STRING),
-    2: ("f", FLOAT),
-    3: ("i", INT64),
-    4: ("s", BYTES),
-    5: ("t", MESSAGE, TensorProto),
-    6: ("g", MESSAGE, GraphProto),
-    7: ("floats", FLOATS),
-    8: ("ints", INT64S),
-    9: ("strings", BYTES_LIST),
-    10: ("tensors", MESSAGES, TensorProto),
-    11: ("graphs", MESSAGES, GraphProto),
-    20: ("type", ENUM, _ATTRIBUTE_TYPES),
-    21: ("ref_attr_name", STRING),
-})  # skipped: doc_string 13, tp 14, type_protos 15, sparse_tensor 22, sparse_tensors 23 (kept only as `type`)
-_keep(FunctionProto, {
-    1: ("name", STRING),
-    4: ("input", STRINGS),
-    5: ("output", STRINGS),
-    7: ("node", MESSAGES, NodeProto),
-    10: ("domain", STRING),
-    11: ("attribute_proto", MESSAGES, AttributeProto),
-    13: ("overload", STRING),
-})  # skipped: attribute 6 (names only), doc_string 8, opset_import 9, value_info 12, metadata_props 14
-_keep(OperatorSetIdProto, {1: ("domain", STRING), 2: ("version", INT64)})
-_keep(StringStringEntryProto, {1: ("key", STRING), 2: ("value", STRING)})
-_keep(MetadataEntry, {1: ("key", LENIENT_STRING), 2: ("value", LENIENT_STRING)})
-_keep(TensorProto, {
-    1: ("dims", INT64S),
-    2: ("data_type", INT32),
-    3: ("segment", PRESENCE),  # flat_values refuses a segmented tensor, as to_array does
-    8: ("name", STRING),
-    13: ("external_data", MESSAGES, StringStringEntryProto),
-    14: ("data_location", ENUM, _DATA_LOCATIONS),
-})  # payloads, read by _tensor itself: float_data 4, int32_data 5, int64_data 7, raw_data 9, double_data 10,
-#     uint64_data 11; skipped: string_data 6, doc_string 12, metadata_props 16
-_keep(SparseTensorProto, {
-    1: ("values", MESSAGE, TensorProto),
-    2: ("indices", MESSAGE, TensorProto),
-    3: ("dims", INT64S),
-})
-_keep(ValueInfoProto, {1: ("name", STRING), 2: ("type", MESSAGE, TypeProto)})  # skipped: doc_string 3,
-#                                                                                metadata_props 4
-_keep(TypeProto, {
-    1: ("tensor_type", MESSAGE, TypeTensor),
-    4: ("sequence_type", MESSAGE, TypeSequence),
-    5: ("map_type", PRESENCE),
-    7: ("opaque_type", PRESENCE),
-    8: ("sparse_tensor_type", PRESENCE),
-    9: ("optional_type", MESSAGE, TypeOptional),
-}, oneof=("tensor_type", "sequence_type", "map_type", "opaque_type", "sparse_tensor_type", "optional_type"))
-#     skipped: denotation 6
-_keep(TypeTensor, {1: ("elem_type", INT32), 2: ("shape", MESSAGE, TensorShapeProto)})
-_keep(TypeSequence, {1: ("elem_type", MESSAGE, TypeProto)})
-_keep(TypeOptional, {1: ("elem_type", MESSAGE, TypeProto)})
-_keep(TensorShapeProto, {1: ("dim", MESSAGES, TensorShapeDimension)})
-_keep(TensorShapeDimension, {1: ("dim_value", INT64), 2: ("dim_param", STRING)},
-      oneof=("dim_value", "dim_param"))  # skipped: denotation 3
+_MESSAGES = (ModelProto, GraphProto, NodeProto, AttributeProto, FunctionProto, OperatorSetIdProto,
+             StringStringEntryProto, MetadataEntry, TensorProto, SparseTensorProto, ValueInfoProto, TypeProto,
+             TypeTensor, TypeSequence, TypeOptional, TensorShapeProto, TensorShapeDimension)
+_link(*_MESSAGES)
 
 
 # --- the hot messages: graph, node, attribute cache, tensor ------------------------------
@@ -639,7 +688,7 @@ def _graph(buf: Any, pos: int, end: int, depth: int, graph: GraphProto) -> Graph
             initializers.append(_tensor(buf, s, pos, depth + 1, TensorProto()))
         else:
             field = fields.get(key)
-            pos = _skip(buf, pos, end, key) if field is None else field.read(buf, pos, end, key, depth, d, field)
+            pos = _skip(buf, pos, end, key) if field is None else _read_field(buf, pos, end, key, depth, d, field)
     _check_end(pos, end)
     return graph
 
@@ -660,7 +709,6 @@ def _node(buf: Any, pos: int, end: int, depth: int, node: NodeProto) -> NodeProt
             if key >= 0x80:
                 key, pos = _varint(buf, pos - 1)
             if key & 7 == 2 and key < 128:  # length-delimited, fields 1-15
-                at = pos
                 n = buf[pos]
                 pos += 1
                 if n >= 0x80:
@@ -682,14 +730,14 @@ def _node(buf: Any, pos: int, end: int, depth: int, node: NodeProto) -> NodeProt
                 elif key == 58:  # domain = 7
                     d["domain"] = str(buf[s:pos], "utf-8")
                 elif key == 74:  # metadata_props = 9
-                    metadata.append(_decode(buf, s, pos, depth + 1, MetadataEntry()))
+                    metadata.append(_metadata_entry(buf, s, pos, depth + 1))
                 else:
                     field = NodeProto._fields.get(key)
                     if field is not None:
-                        pos = field.read(buf, at, end, key, depth, d, field)
+                        field.read(buf, s, pos, depth, d, field)
             else:
                 field = NodeProto._fields.get(key)
-                pos = _skip(buf, pos, end, key) if field is None else field.read(buf, pos, end, key, depth, d, field)
+                pos = _skip(buf, pos, end, key) if field is None else _read_field(buf, pos, end, key, depth, d, field)
     except UnicodeDecodeError:
         raise WireError("a string field is not valid UTF-8") from None
     _check_end(pos, end)
@@ -702,6 +750,32 @@ def _node(buf: Any, pos: int, end: int, depth: int, node: NodeProto) -> NodeProt
     if metadata:
         d["metadata_props"] = metadata
     return node
+
+
+def _metadata_entry(buf: Any, pos: int, end: int, depth: int) -> MetadataEntry:
+    """:func:`_decode` of a MetadataEntry, unrolled: a dynamo export has four on every node."""
+    _check_depth(depth)
+    entry = MetadataEntry()
+    d = entry.__dict__
+    while pos < end:
+        key = buf[pos]
+        pos += 1
+        if key >= 0x80:
+            key, pos = _varint(buf, pos - 1)
+        if key == 10 or key == 18:  # key = 1, value = 2
+            n = buf[pos]
+            pos += 1
+            if n >= 0x80:
+                n, pos = _varint(buf, pos - 1)
+            s = pos
+            pos += n
+            if pos > end:
+                raise WireError("a length-delimited field runs past the end of its message")
+            d["key" if key == 10 else "value"] = str(buf[s:pos], "utf-8", "replace")
+        else:
+            pos = _skip(buf, pos, end, key)
+    _check_end(pos, end)
+    return entry
 
 
 def _attribute(buf: Any, pos: int, end: int, depth: int) -> AttributeProto:
@@ -802,7 +876,7 @@ def _tensor(buf: Any, pos: int, end: int, depth: int, tensor: TensorProto) -> Te
             d["name"] = _text(buf, s, pos)
         else:
             field = fields.get(key)
-            pos = _skip(buf, pos, end, key) if field is None else field.read(buf, pos, end, key, depth, d, field)
+            pos = _skip(buf, pos, end, key) if field is None else _read_field(buf, pos, end, key, depth, d, field)
     _check_end(pos, end)
     if typed:
         d["_typed"] = typed
