@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from archcost.api import analyze as analyze
-    from archcost.cost.report import Report as Report
+    from archcost.cost.result import Report as Report
 
 __all__ = ["Report", "__version__", "analyze"]
 
@@ -26,7 +26,7 @@ def __getattr__(name: str) -> Any:
 
         return analyze
     if name == "Report":
-        from archcost.cost.report import Report
+        from archcost.cost.result import Report
 
         return Report
     raise AttributeError(f"module 'archcost' has no attribute {name!r}")

@@ -6,4 +6,5 @@ import sys
 
 from archcost.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # a process pool's workers import this module too (--jobs)
+    sys.exit(main())

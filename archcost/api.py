@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from archcost.cost.pipeline import gc_paused
-from archcost.cost.report import Report
+from archcost.cost.result import Report
 from archcost.numeric import Scalar
 
 __all__ = ["analyze", "gc_paused"]

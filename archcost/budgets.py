@@ -1,4 +1,4 @@
-"""Reading budget files and baselines (the I/O half of :mod:`archcost.gate`).
+"""Reading budget files and baselines, and gating models (the I/O half of :mod:`archcost.gate`).
 
 A budget file holds budgets for a whole zoo, as YAML or as the
 ``[tool.archcost.budgets]`` table of a ``pyproject.toml``. Both have the same
@@ -23,19 +23,32 @@ shape::
 In TOML the same reads ``[tool.archcost.budgets.defaults]`` and
 ``[tool.archcost.budgets.models.mobilenet_v1]``; write suffixed values as
 strings (``max-macs = "600M"``).
+
+:func:`plan` turns the models named, the budget file and the flags into one
+:class:`ModelBudget` per model; :func:`gate_model` analyzes one and checks it. Each
+model is independent of every other, so ``archcost gate --jobs N`` runs
+:func:`gate_model` in a process pool.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archcost.errors import LimitError, UsageError
-from archcost.gate import Baseline, Budgets, baseline_from_dict, budgets_from_mapping
+from archcost.gate import (
+    TOP_LAYERS,
+    Baseline,
+    Budgets,
+    GateResult,
+    baseline_from_dict,
+    budgets_from_mapping,
+    evaluate,
+)
 
 #: Largest budget file or baseline accepted.
 MAX_FILE_BYTES = 16 << 20
@@ -211,3 +224,85 @@ def load_baseline(path: Path, *, peak_order: str = "default") -> Baseline:
     except json.JSONDecodeError as err:
         raise UsageError(f"malformed JSON: {err.msg}", where=f"{path}:{err.lineno}") from None
     return baseline_from_dict(data, where=str(path), peak_order=peak_order)
+
+
+def find_budget_file(config: Path | None, folder: Path) -> BudgetFile | None:
+    """The budget file ``config`` names, else ``folder/pyproject.toml`` when it has budgets, else ``None``."""
+    if config is not None:
+        return load_budget_file(config)
+    found = discover(folder)
+    return load_budget_file(found) if found is not None else None
+
+
+def plan(
+    models: Sequence[str],
+    cli: Budgets,
+    *,
+    config: BudgetFile | None = None,
+    sets: Mapping[str, Any] | None = None,
+    zoo: bool = False,
+    baseline: Path | None = None,
+    binds_inputs: bool = False,
+) -> list[ModelBudget]:
+    """What to gate: one :class:`ModelBudget` per model, with the flags' budgets ``cli`` winning.
+
+    ``models`` named on the command line take their budget-file entry (or its defaults) and
+    ``sets``; with no model, every entry of ``config`` is gated, and with ``zoo`` (or
+    ``zoo: true`` in the file) every spec of the zoo too. ``binds_inputs`` says ``--input`` or
+    ``--value`` was given: those bind named models only.
+    """
+    sets = dict(sets or {})
+    defaults = config.defaults if config is not None else Budgets()
+    targets: list[ModelBudget] = []
+    if models and zoo:
+        raise UsageError("--zoo gates every spec in the zoo; do not name MODELs as well")
+    if models:
+        for name in models:
+            entry = config.entry(name) if config is not None else None
+            if entry is None:
+                targets.append(ModelBudget(name, name, defaults.merged(cli), sets, baseline))
+            else:
+                targets.append(ModelBudget(entry.label, entry.model, entry.budgets.merged(cli),
+                                           {**entry.params, **sets}, baseline or entry.baseline))
+    else:
+        if sets or binds_inputs:
+            raise UsageError("--set and --input apply to the MODELs named on the command line; name one, "
+                             "or put `set:` in the budget file")
+        if config is not None:
+            targets = [ModelBudget(e.label, e.model, e.budgets.merged(cli), e.params, e.baseline)
+                       for e in config.models]
+        if zoo or (config is not None and config.zoo):
+            from archcost.zoo import zoo_names
+
+            covered = {t.label for t in targets} | {t.model for t in targets}
+            targets += [ModelBudget(n, n, defaults.merged(cli)) for n in zoo_names() if n not in covered]
+        if not targets:
+            raise UsageError("nothing to gate: name a MODEL, or give a budget file with --config "
+                             "(or [tool.archcost.budgets] in ./pyproject.toml)")
+        if baseline is not None:
+            raise UsageError("--baseline compares one model: name it on the command line")
+    for t in targets:
+        if t.budgets.empty:
+            raise UsageError(f"{t.label}: no budget to check; give --max-macs, --max-params, ... or "
+                             "an entry (or defaults) in the budget file")
+    return targets
+
+
+def gate_model(
+    target: ModelBudget,
+    *,
+    input_shapes: Mapping[str, Sequence[int | None]] | None = None,
+    input_values: Mapping[str, Any] | None = None,
+    top: int = TOP_LAYERS,
+) -> GateResult:
+    """Analyze ``target.model`` and check it against its budgets (and its baseline, if any)."""
+    from archcost.cost.memory import activation_memory
+    from archcost.cost.pipeline import analyze_model
+
+    report = analyze_model(target.model, params=dict(target.params), input_shapes=input_shapes,
+                           input_values=input_values)
+    baseline = None
+    if target.baseline is not None:
+        baseline = load_baseline(target.baseline, peak_order=target.budgets.peak_order)
+    return evaluate(report, target.budgets, memory=activation_memory(report), baseline=baseline,
+                    label=target.label, top=top)

@@ -3,7 +3,9 @@
 A :class:`Budgets` holds absolute limits (``max-macs 600M``) and allowed growth
 over a baseline (``max-increase 5%``). :func:`evaluate` measures one analyzed
 model against them and returns a :class:`GateResult`: one :class:`Check` per
-budget, each with the figures, the excess, and the layers most responsible.
+budget, each with the figures, the excess, and the layers most responsible, as
+data; :mod:`archcost.report.gate_outputs` words it (text, JSON, JUnit XML, GitHub
+annotations and job summary).
 
 Quantities are parsed exactly (:func:`parse_quantity`): ``600M`` is 600·10⁶,
 ``1.2G`` is 1.2·10⁹, ``8MiB`` is 8·2²⁰ bytes, ``5%`` is 1/20. Every comparison
@@ -35,12 +37,13 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from archcost.categories import Category
 from archcost.errors import UsageError
 from archcost.numeric import is_concrete
 
 if TYPE_CHECKING:
     from archcost.cost.memory import MemoryProfile
-    from archcost.cost.report import LayerRow, Report
+    from archcost.cost.result import LayerRow, Report
 
 #: How many layers a failed check names, by default.
 TOP_LAYERS = 5
@@ -306,12 +309,48 @@ def baseline_from_dict(data: Any, *, where: str, peak_order: str = "default") ->
 
 
 @dataclass(frozen=True)
+class LayerFacts:
+    """A layer behind a figure: what it runs and on which shapes."""
+
+    op_type: str
+    category: Category
+    inputs: tuple[tuple[Any, ...], ...]
+    outputs: tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True)
+class LiveTensor:
+    """A tensor live at the peak: who made it (``None``: a graph input), and the peak step."""
+
+    producer: str | None
+    #: The step of the schedule at the peak (0-based) and the layer it runs.
+    step: int
+    layer: str
+
+
+@dataclass(frozen=True)
+class OpNodes:
+    """An op type without a cost rule: its domain and its first nodes."""
+
+    domain: str
+    nodes: tuple[str, ...]
+    #: More nodes of this op type exist than :attr:`nodes` lists.
+    more: bool = False
+
+
+@dataclass(frozen=True)
+class LiveStep:
+    """A step of the default schedule, measured by the bytes live while it runs."""
+
+
+@dataclass(frozen=True)
 class Culprit:
-    """One layer (or tensor, or op type) behind a figure."""
+    """One layer (or tensor, or op type, or schedule step) behind a figure."""
 
     name: str
     value: int
-    detail: str = ""
+    #: What the culprit is, for a report to describe (:mod:`archcost.report.gate_outputs`).
+    about: LayerFacts | LiveTensor | OpNodes | LiveStep
     #: The baseline's value for the same layer (growth checks); ``None`` when new.
     baseline: int | None = None
 
@@ -339,7 +378,6 @@ class Check:
     allowed_increase: Fraction | None = None
     #: Share of the total per layer category, e.g. ("Conv 1×1 (pointwise)", 0.9486...).
     breakdown: tuple[tuple[str, Fraction], ...] = ()
-    note: str = ""
 
     @property
     def budget(self) -> str:
@@ -381,7 +419,12 @@ class GateResult:
     checks: tuple[Check, ...]
     #: The baseline's model name, when a baseline was given.
     baseline_model: str | None = None
-    notes: tuple[str, ...] = ()
+    #: Nodes whose op has no cost rule, and those op types (sorted), when no budget gates them:
+    #: they are not counted, and the result says so.
+    unknown_nodes: int = 0
+    unknown_ops: tuple[str, ...] = ()
+    #: Nodes downstream of ops without a cost rule, whose input shapes are unknown (not counted).
+    uncosted_nodes: int = 0
 
     @property
     def passed(self) -> bool:
@@ -453,17 +496,13 @@ def evaluate(
             if not check.passed:
                 check = replace(check, culprits=_growth_culprits(report, memory, baseline, metric, top))
             checks.append(check)
-    notes = []
-    if report.unknown and Metric.UNKNOWN_OPS not in budgets.limits:
-        nodes = sum(len(u.nodes) for u in report.unknown)
-        notes.append(f"{nodes} node(s) have no cost rule and are not counted "
-                     f"({', '.join(sorted({u.op_type for u in report.unknown}))}); "
-                     "gate them with max-unknown-ops")
-    if report.uncosted:
-        notes.append(f"{len(report.uncosted)} node(s) downstream of ops without a cost rule have "
-                     "unknown input shapes and are not counted")
-    return GateResult(label or report.model, report.model, tuple(checks),
-                      baseline.model if baseline is not None else None, tuple(notes))
+    ungated = bool(report.unknown) and Metric.UNKNOWN_OPS not in budgets.limits
+    return GateResult(
+        label or report.model, report.model, tuple(checks), baseline.model if baseline is not None else None,
+        unknown_nodes=sum(len(u.nodes) for u in report.unknown) if ungated else 0,
+        unknown_ops=tuple(sorted({u.op_type for u in report.unknown})) if ungated else (),
+        uncosted_nodes=len(report.uncosted),
+    )
 
 
 def _concrete(value: Any, metric: Metric, report: Report) -> int:
@@ -475,12 +514,9 @@ def _concrete(value: Any, metric: Metric, report: Report) -> int:
     return value
 
 
-def _row_detail(row: LayerRow) -> str:
-    from archcost.report.format import shape_text
-
-    shapes = " ".join(shape_text(s) for s in row.inputs) + " → " + " ".join(
-        shape_text(s) for s in row.outputs)
-    return f"{row.op_type}, {row.category.value}, {shapes}"
+def _layer_facts(row: LayerRow) -> LayerFacts:
+    return LayerFacts(row.op_type, row.category, tuple(tuple(s) for s in row.inputs),
+                      tuple(tuple(s) for s in row.outputs))
 
 
 def _top_rows(report: Report, value_of: Any, top: int) -> tuple[Culprit, ...]:
@@ -488,7 +524,7 @@ def _top_rows(report: Report, value_of: Any, top: int) -> tuple[Culprit, ...]:
         ((value_of(r), i, r) for i, r in enumerate(report.layers)),
         key=lambda item: (-item[0], item[1]),
     )
-    return tuple(Culprit(r.name, v, _row_detail(r)) for v, _, r in ranked[:top] if v > 0)
+    return tuple(Culprit(r.name, v, _layer_facts(r)) for v, _, r in ranked[:top] if v > 0)
 
 
 def _culprits(report: Report, memory: MemoryProfile, metric: Metric, order: str,
@@ -506,16 +542,10 @@ def _culprits(report: Report, memory: MemoryProfile, metric: Metric, order: str,
         at = max(range(len(steps)), key=lambda i: (steps[i].live_bytes, -i))
         step = steps[at]
         live = sorted(step.live, key=lambda t: -memory.tensor_bytes[t])
-        result = []
-        for t in live[:top]:
-            producer = memory.producers.get(t)
-            made = f"output of {producer}" if producer else "graph input"
-            result.append(Culprit(t, int(memory.tensor_bytes[t]),
-                                  f"{made}; live at step {at + 1} ({step.layer})"))
-        return tuple(result)
+        return tuple(Culprit(t, int(memory.tensor_bytes[t]), LiveTensor(memory.producers.get(t), at, step.layer))
+                     for t in live[:top])
     return tuple(
-        Culprit(u.op_type, len(u.nodes), f"{u.domain or 'ai.onnx'}: " + ", ".join(u.nodes[:top])
-                + (", ..." if len(u.nodes) > top else ""))
+        Culprit(u.op_type, len(u.nodes), OpNodes(u.domain, tuple(u.nodes[:top]), len(u.nodes) > top))
         for u in sorted(report.unknown, key=lambda u: -len(u.nodes))[:top]
     )
 
@@ -539,22 +569,22 @@ def _breakdown(report: Report, metric: Metric) -> tuple[tuple[str, Fraction], ..
 def _growth_culprits(report: Report, memory: MemoryProfile, baseline: Baseline, metric: Metric,
                      top: int) -> tuple[Culprit, ...]:
     before = baseline.layers.get(metric, {})
-    now: list[tuple[str, int, str]] = []
+    now: list[tuple[str, int, LayerFacts | LiveStep]] = []
     if metric is Metric.PEAK_ACTIVATION:
-        now = [(s.layer, int(s.live_bytes), "live bytes at this step") for s in memory.steps]
+        now = [(s.layer, int(s.live_bytes), LiveStep()) for s in memory.steps]
     else:
         for r in report.layers:
             value = {Metric.MACS: r.macs, Metric.PARAMS: r.params,
                      Metric.WEIGHT_BYTES: memory.weight_bytes_by_layer.get(r.name, 0)}[metric]
-            now.append((r.name, int(value), _row_detail(r)))
+            now.append((r.name, int(value), _layer_facts(r)))
     if not before:
         return ()
     ranked = sorted(
-        ((value - before.get(name, 0), i, name, value, detail) for i, (name, value, detail) in enumerate(now)),
+        ((value - before.get(name, 0), i, name, value, facts) for i, (name, value, facts) in enumerate(now)),
         key=lambda item: (-item[0], item[1]),
     )
-    return tuple(Culprit(name, value, detail, before.get(name))
-                 for grew, _, name, value, detail in ranked[:top] if grew > 0)
+    return tuple(Culprit(name, value, facts, before.get(name))
+                 for grew, _, name, value, facts in ranked[:top] if grew > 0)
 
 
 def total_checks(results: Sequence[GateResult]) -> tuple[int, int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +26,7 @@ from archcost.gate import (
     parse_quantity,
 )
 from archcost.graph import GraphBuilder, OpNode, Tensor, TensorKind
+from archcost.report.gate_outputs import culprit_detail, gate_notes
 from archcost.zoo import zoo_names
 from tests.conftest import REPO, run_cli
 
@@ -142,7 +145,7 @@ def test_mobilenet_v1_over_500m() -> None:
     assert len(check.culprits) == 5
     for culprit in check.culprits:
         assert culprit.value == LARGEST_1X1
-        assert "conv_1x1" in culprit.detail
+        assert "conv_1x1" in culprit_detail(culprit)
     labels = [label for label, _ in check.breakdown]
     assert labels[0] == "Conv 1×1 (pointwise)"
     assert sum(share for _, share in check.breakdown) == 1
@@ -163,7 +166,7 @@ def test_memory_budgets() -> None:
     assert evaluate(report, budgets_from_mapping({"max-peak-activation": "8MiB"})).passed
 
 
-def _graph_with_unknown_op() -> archcost.cost.report.Report:
+def _graph_with_unknown_op() -> archcost.cost.result.Report:
     b = GraphBuilder("custom")
     b.add_tensor(Tensor("x", (1, 4, 8, 8), TensorKind.INPUT))
     b.add_node(OpNode("r", "Relu", ("x",), ("r",)))
@@ -179,11 +182,11 @@ def test_unknown_ops_budget_on_a_built_graph() -> None:
     (check,) = result.checks
     assert not check.passed and check.actual == 1
     assert check.culprits[0].name == "FancyOp"
-    assert "fancy" in check.culprits[0].detail
-    assert any("downstream" in note for note in result.notes)
+    assert "fancy" in culprit_detail(check.culprits[0])
+    assert any("downstream" in note for note in gate_notes(result))
     assert evaluate(report, budgets_from_mapping({"max-unknown-ops": 1})).passed
     # Without the budget the gate still says that something was not counted.
-    assert any("no cost rule" in n for n in evaluate(report, budgets_from_mapping({"max-macs": 1})).notes)
+    assert any("no cost rule" in n for n in gate_notes(evaluate(report, budgets_from_mapping({"max-macs": 1}))))
 
 
 def test_unknown_ops_budget_on_an_onnx_model(tmp_path: Path) -> None:
@@ -358,10 +361,29 @@ def test_github_annotations_and_summary(tmp_path: Path) -> None:
 
 
 def test_annotation_escapes_properties() -> None:
-    from archcost.cli.gate import annotation
+    from archcost.report.gate_outputs import annotation
 
     line = annotation("error", "50% done\r\nnext", title="a: b, c", file="x,y.yaml")
     assert line == "::error file=x%2Cy.yaml,title=a%3A b%2C c::50%25 done%0D%0Anext\n"
+
+
+def test_ci_formats_are_library_functions() -> None:
+    """JUnit, annotations and the job summary come from the report layer, without the CLI."""
+    code = (
+        "import sys, archcost\n"
+        "from archcost.gate import budgets_from_mapping, evaluate\n"
+        "from archcost.report.gate_outputs import render_annotations, render_junit, render_markdown\n"
+        "results = [evaluate(archcost.analyze('mobilenet_v1'), budgets_from_mapping({'max-macs': '500M'}))]\n"
+        "xml = render_junit(results)\n"
+        "lines = render_annotations(results, {'mobilenet_v1': 'specs/mobilenet_v1.yaml'})\n"
+        "summary = render_markdown(results)\n"
+        "assert 'BudgetExceeded' in xml and lines.startswith('::error file=specs/mobilenet_v1.yaml')\n"
+        "assert '| mobilenet_v1 | `max-macs` | 500,000,000 |' in summary\n"
+        "print(sorted(m for m in sys.modules if m.startswith('archcost.cli')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_github_with_json_needs_output(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ import archcost
 from archcost.cost.analyze import analyze_graph
 from archcost.cost.conventions import get_convention
 from archcost.cost.memory import DEFAULT_ORDER_BEST, MemoryProfile, activation_memory, tensor_bytes
-from archcost.cost.report import Report
+from archcost.cost.result import Report
 from archcost.errors import ShapeError
 from archcost.graph import GraphBuilder, OpNode, Tensor, TensorKind
 from archcost.zoo import zoo_names

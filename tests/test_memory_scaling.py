@@ -19,7 +19,7 @@ import archcost
 from archcost.cost import memory
 from archcost.cost.analyze import analyze_graph
 from archcost.cost.conventions import get_convention
-from archcost.cost.report import Report
+from archcost.cost.result import Report
 from archcost.graph import Graph, GraphBuilder, OpNode, Tensor, TensorKind
 from tools.conformance import data_dir
 

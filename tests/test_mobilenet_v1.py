@@ -158,7 +158,7 @@ def test_walk_rows_are_complete_frozen_layer_rows() -> None:
     """The walk builds rows without LayerRow.__init__ (for speed); they must be the same rows."""
     import dataclasses
 
-    from archcost.cost.report import LayerRow
+    from archcost.cost.result import LayerRow
 
     for row in archcost.analyze("mobilenet_v1").layers:
         assert type(row) is LayerRow

@@ -24,20 +24,11 @@ import archcost
 from archcost.categories import Category
 from archcost.cost.roofline import Device, load_device_file
 from archcost.errors import ModelFormatError, UsageError
-from archcost.runtime.profile import (
-    Kernel,
-    aggregate,
-    calibrate,
-    device_file_text,
-    load_profile,
-    map_kernels,
-    median,
-    parse_profile,
-    plot,
-    render,
-    spearman,
-    strip_decorations,
-)
+from archcost.report.profile import plot, render
+from archcost.runtime.calibrate import calibrate, device_file_text
+from archcost.runtime.kernel_map import Kernel, map_kernels, strip_decorations
+from archcost.runtime.profile import aggregate, median, spearman
+from archcost.runtime.trace import load_profile, parse_profile
 from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "profile"
@@ -217,6 +208,19 @@ layers:
 """)))
     mapping = map_kernels(report, {"a": "Conv", "b_nchwc": "Conv"})
     assert mapping == {"a": ("a", ("a",)), "b_nchwc": ("b", ("b", "sum"))}
+
+
+def test_profile_and_verify_feed_the_same_inputs() -> None:
+    # One session module (archcost.runtime.session) makes every run's random inputs.
+    from archcost.frontends.loader import load_model
+    from archcost.runtime.profile import prepare
+    from archcost.runtime.session import random_inputs
+
+    prepared = prepare(str(SPEC), seed=3)
+    expected = random_inputs(load_model(str(SPEC)).graph, 3)
+    assert list(prepared.feeds) == list(expected)
+    assert all((prepared.feeds[name] == value).all() for name, value in expected.items())
+    assert prepared.report.totals.macs == sum(MACS.values())
 
 
 def test_profile_errors() -> None:

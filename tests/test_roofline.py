@@ -52,8 +52,11 @@ def test_tensor_bytes(shape: tuple[int, ...], dtype: str, expected: int) -> None
 
 
 def test_string_tensors_have_no_size() -> None:
-    with pytest.raises(ShapeError, match="dtype 'string'"):
-        tensor_bytes((4,), "string")
+    # One behaviour with the memory analysis (archcost.dtypes): string has no fixed width, so a
+    # string tensor is left out of the bytes and listed, never a refusal of a valid graph.
+    assert tensor_bytes((4,), "string") is None
+    with pytest.raises(ShapeError, match="dtype 'floot32'"):
+        tensor_bytes((4,), "floot32")
 
 
 def _conv_spec(write_spec, b: int, m: int, n: int, k: int, h: int, depthwise: bool) -> Path:  # type: ignore[no-untyped-def]

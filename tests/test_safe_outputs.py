@@ -259,6 +259,65 @@ def test_failed_rename_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.M
     assert [p.name for p in tmp_path.iterdir()] == ["gate.json"]
 
 
+def test_one_write_atomic_for_every_output() -> None:
+    from archcost import fileio
+    from archcost.runtime import export
+
+    assert output.write_atomic is fileio.write_atomic is export.write_atomic
+
+
+@pytest.mark.parametrize("special", ["fifo", "folder", "symlink to a device"])
+def test_write_atomic_never_writes_through_a_special_file(tmp_path: Path, special: str) -> None:
+    from archcost.fileio import write_atomic
+
+    target = tmp_path / "out"
+    if special == "fifo":
+        os.mkfifo(target)
+    elif special == "folder":
+        target.mkdir()
+    else:
+        target.symlink_to(os.devnull)
+    with pytest.raises(UsageError, match="not a regular file"):
+        write_atomic(target, b"data\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # untouched, no temporary left
+    assert target.is_symlink() == (special == "symlink to a device")
+
+
+def test_a_failed_write_removes_its_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archcost import fileio
+
+    class Full:
+        def __init__(self, handle: object) -> None:
+            self.handle = handle
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()  # type: ignore[attr-defined]
+
+        def write(self, data: bytes) -> None:
+            raise OSError(28, "No space left on device")
+
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(fileio.os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode)))
+    with pytest.raises(OSError, match="No space"):
+        fileio.write_atomic(tmp_path / "device.yaml", b"devices: {}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_commands_refuse_to_write_over_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for args in (["gate", "mobilenet_v1", "--max-macs", "1G", "-o", str(fifo)],
+                 ["gate", "mobilenet_v1", "--max-macs", "1G", "--junit", str(fifo)],
+                 ["export", "mobilenet_v1", "--set", "alpha=0.25", "-o", str(fifo)]):
+        result = run_cli(*args)
+        assert result.returncode == 2 and "not a regular file" in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
 def test_gate_output_files_are_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from archcost.cli import main
 

@@ -48,9 +48,9 @@ def test_continuous_form_scales_as_alpha_squared_and_rho_squared() -> None:
     # ρ² throughout the body: cost(224ρ) = cost(224) · ρ², exactly.
     assert sympy.expand(body.subs(scaled) - body.subs(RES, 224) * rho**2) == 0
     # α² for the 1×1 terms, α for depthwise and the first full conv (one channel count scales).
-    pointwise = by_category[archcost.cost.report.Category.CONV_1X1].cost
+    pointwise = by_category[archcost.cost.result.Category.CONV_1X1].cost
     assert sympy.expand(pointwise.subs(ALPHA, 2 * ALPHA) - 4 * pointwise) == 0
-    depthwise = by_category[archcost.cost.report.Category.DEPTHWISE].cost
+    depthwise = by_category[archcost.cost.result.Category.DEPTHWISE].cost
     assert sympy.expand(depthwise.subs(ALPHA, 2 * ALPHA) - 2 * depthwise) == 0
     # At α = 1, 224 the continuous form is exact (all channel counts and sizes are integral).
     assert report.totals.macs.subs({ALPHA: 1, RES: 224}) == 568_740_352

@@ -24,7 +24,7 @@ import pytest
 
 from archcost.api import analyze
 from archcost.categories import Category
-from archcost.cost.report import Report
+from archcost.cost.result import Report
 from archcost.frontends.spec import load_spec
 from tests import zoo_reference
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from archcost.cli.common import (
     add_input_argument,
+    add_jobs_argument,
     add_set_argument,
     add_value_argument,
     parse_inputs,
@@ -31,41 +32,21 @@ def add_parser(sub: Any) -> None:
                         help="sort rows ascending by this column (default: command-line order)")
     parser.add_argument("--format", default="table",
                         choices=("table", "markdown", "csv", "json", "latex", "html"))
+    add_jobs_argument(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from archcost.api import analyze
+    import functools
+
     from archcost.cli import ExitCode
-    from archcost.report.compare import compare_table, parse_model_ref
+    from archcost.cli.common import run_jobs
+    from archcost.report.compare import entries_table, measure, parse_model_ref
     from archcost.report.render import render_table
 
     common = parse_sets(args.sets)
     refs = [parse_model_ref(m) for m in args.models]
-    reports = []
-    for ref in refs:
-        params = {**_declared(ref.model, common), **ref.settings}
-        onnx = _is_onnx(ref.model)
-        reports.append(analyze(ref.model, convention=args.convention, params=params,
-                               input_shapes=parse_inputs(args.inputs) if onnx else None,
-                               input_values=parse_values(args.values) if onnx else None))
-    write(render_table(compare_table(refs, reports, sort=args.sort), args.format))
+    job = functools.partial(measure, convention=args.convention, common=common,
+                            input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values))
+    write(render_table(entries_table(run_jobs(job, refs, args.jobs), sort=args.sort), args.format))
     return ExitCode.OK
-
-
-def _declared(model: str, common: dict[str, str]) -> dict[str, str]:
-    """The ``--set`` values a spec declares (ONNX models get them all, as dimension bindings)."""
-    if not common:
-        return {}
-    from archcost.frontends.loader import open_model
-
-    spec = open_model(model).spec
-    if spec is None:
-        return dict(common)
-    return {k: v for k, v in common.items() if k in spec.params}
-
-
-def _is_onnx(model: str) -> bool:
-    from archcost.frontends.loader import open_model
-
-    return open_model(model).format == "onnx"

@@ -73,7 +73,6 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
     import shutil
     import tempfile
     from pathlib import Path
@@ -81,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     from archcost.cli import ExitCode
     from archcost.cost.roofline import DEFAULT_DEVICE
     from archcost.errors import UsageError
+    from archcost.report import profile as output
     from archcost.runtime import profile as prof
+    from archcost.runtime.trace import load_profile
 
     device = device_from_args(args, default=DEFAULT_DEVICE)
     params = parse_sets(args.sets)
@@ -89,20 +90,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--runs must be ≥ 1 and --warmup ≥ 0")
     settings: dict[str, Any]
     if args.from_profile:
-        from archcost.api import analyze
+        from archcost.cost.pipeline import analyze_model
 
-        report = analyze(args.model, params=params, input_shapes=parse_inputs(args.inputs),
-                         input_values=parse_values(args.values))
-        runs = prof.load_profile(Path(args.from_profile), args.from_profile)
+        report = analyze_model(args.model, params=params, input_shapes=parse_inputs(args.inputs),
+                               input_values=parse_values(args.values))
+        runs = load_profile(Path(args.from_profile), args.from_profile)
         settings = {"source": args.from_profile}
     else:
-        data, report = prof.export_for_profile(args.model, params, args.seed, parse_inputs(args.inputs),
-                                               parse_values(args.values))
+        prepared = prof.prepare(args.model, params, args.seed, parse_inputs(args.inputs), parse_values(args.values))
+        report = prepared.report
         with tempfile.TemporaryDirectory(prefix="archcost-profile-") as workdir:
-            runs, raw, settings = prof.run_onnxruntime(
-                data, report, runs=args.runs, warmup=args.warmup, threads=args.threads,
-                optimization=args.optimization, seed=args.seed, workdir=Path(workdir),
-            )
+            runs, raw, settings = prof.run_onnxruntime(prepared, runs=args.runs, warmup=args.warmup,
+                                                       threads=args.threads, optimization=args.optimization,
+                                                       workdir=Path(workdir))
             if args.keep_profile:
                 try:
                     shutil.copyfile(raw, args.keep_profile)
@@ -110,18 +110,27 @@ def run(args: argparse.Namespace) -> int:
                     raise UsageError(f"cannot write {args.keep_profile}: {err.strerror}") from None
     result = prof.aggregate(report, device, runs, warmup=args.warmup, settings=settings)
     if args.calibrate:
-        import datetime
-        import platform
-
-        when = datetime.date.today().isoformat()
-        source = (f"calibrated by `archcost profile {args.model} --calibrate` on "
-                  f"{platform.machine()} {platform.processor() or platform.system()}, {when}")
-        calibration = prof.calibrate(result.mapped, args.device_name, source)
-        details = {"model": report.model, "date": when, **settings,
-                   "warmup": args.warmup, "runs": result.runs}
-        prof.write_text_atomic(Path(args.calibrate_out), prof.device_file_text(calibration, details))
-        result = dataclasses.replace(result, calibration=calibration)
+        result = _calibrate(args, result, settings)
     if args.plot:
-        prof.plot(result, Path(args.plot))
-    write(prof.render(result, args.format, table=args.table))
+        output.plot(result, Path(args.plot))
+    write(output.render(result, args.format, table=args.table))
     return ExitCode.OK
+
+
+def _calibrate(args: argparse.Namespace, result: Any, settings: dict[str, Any]) -> Any:
+    """Fit a device to the run, write its device file, and return the result with the fit."""
+    import dataclasses
+    import datetime
+    import platform
+    from pathlib import Path
+
+    from archcost.report.output import write_output
+    from archcost.runtime.calibrate import calibrate, device_file_text
+
+    when = datetime.date.today().isoformat()
+    source = (f"calibrated by `archcost profile {args.model} --calibrate` on "
+              f"{platform.machine()} {platform.processor() or platform.system()}, {when}")
+    calibration = calibrate(result.mapped, args.device_name, source)
+    details = {"model": result.model, "date": when, **settings, "warmup": args.warmup, "runs": result.runs}
+    write_output(Path(args.calibrate_out), device_file_text(calibration, details))
+    return dataclasses.replace(result, calibration=calibration)

@@ -46,13 +46,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archcost.cost.conventions import Convention
-from archcost.cost.report import LayerRow, Report, Totals, UnknownOp
+from archcost.cost.result import LayerRow, Report, Totals, UnknownOp
+from archcost.dtypes import NARROW_INTEGER_DTYPES, is_floating, is_integer
 from archcost.errors import ArchcostError, ShapeError, UsageError
 from archcost.graph import Graph, OpNode, TensorKind
 from archcost.ledger import RUN_TIME, Ledger
 from archcost.numeric import Count, is_concrete, prod
 from archcost.ops import find
-from archcost.ops._dtypes import NARROW_INTEGER_DTYPES, is_floating, is_integer
 from archcost.ops.control import Body, BodyResult, body_inputs, chosen_branch, loop_trips, subgraph_attrs
 from archcost.ops.registry import PARAM_ROLES, InputInfo, OpEntry, OpView, apply_rule
 

@@ -2,7 +2,7 @@
 
 Liveness convention
 -------------------
-A *schedule* runs the costed rows of a :class:`~archcost.cost.report.Report`
+A *schedule* runs the costed rows of a :class:`~archcost.cost.result.Report`
 one at a time; step ``i`` is the execution of the ``i``-th row. The default
 schedule is ``report.layers`` (the graph's topological order). At step ``i``
 a tensor is **live** when
@@ -27,7 +27,7 @@ Consequences, stated because conventions differ between tools:
 
 ``live_bytes[i]`` is the sum of the live tensors' sizes at step ``i``, and the
 peak is the largest of them. A tensor's size is ``prod(shape) × bits / 8``,
-rounded up to whole bytes, with the bits of its dtype (:data:`DTYPE_BITS`):
+rounded up to whole bytes, with the bits of its dtype (:mod:`archcost.dtypes`):
 float32 is 4 bytes, float16 2, int8 1, int64 8, bool 1, int4 half a byte.
 
 Symbolic shapes give symbolic sizes, and the peak is then ``sympy.Max`` over
@@ -63,27 +63,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from archcost.cost.report import LayerRow, Report
-from archcost.errors import ShapeError
-from archcost.numeric import Count, ceil_div, is_concrete, prod
+from archcost.cost.result import LayerRow, Report
+from archcost.dtypes import tensor_bytes
+from archcost.numeric import Count, is_concrete
 
-#: Bits per element, by dtype name (ONNX ``TensorProto`` names, lower case, and NumPy aliases).
-DTYPE_BITS: Mapping[str, int] = {
-    "float32": 32, "float": 32, "float16": 16, "half": 16, "bfloat16": 16,
-    "float64": 64, "double": 64,
-    "int8": 8, "uint8": 8, "int16": 16, "uint16": 16, "int32": 32, "uint32": 32,
-    "int64": 64, "uint64": 64, "bool": 8,
-    "complex64": 64, "complex128": 128,
-    "float8e4m3fn": 8, "float8e4m3fnuz": 8, "float8e5m2": 8, "float8e5m2fnuz": 8,
-    "float8e8m0": 8,
-    "int4": 4, "uint4": 4, "float4e2m1": 4, "int2": 2, "uint2": 2,
-}
 #: :attr:`MemoryProfile.heuristic` when no greedy order beats the default order.
 DEFAULT_ORDER_BEST = "default order; no greedy order beats it"
 #: :attr:`MemoryProfile.heuristic` when sizes are symbolic and no order is searched.
 DEFAULT_ORDER_SYMBOLIC = "default order; sizes are symbolic, no search"
-#: Dtypes with no fixed element size: such tensors are left out and flagged.
-UNSIZED_DTYPES = frozenset({"string"})
 
 
 @dataclass(frozen=True)
@@ -152,29 +139,6 @@ class MemoryProfile:
                        "weight_bytes": j(self.weight_bytes_by_layer.get(s.layer, 0))}
                       for s in self.steps],
         }
-
-
-def dtype_bits(dtype: str, *, tensor: str = "") -> int | None:
-    """Bits per element of ``dtype``; ``None`` for a dtype with no fixed size (``string``)."""
-    key = dtype.lower().replace("_", "")
-    if key in UNSIZED_DTYPES:
-        return None
-    bits = DTYPE_BITS.get(key)
-    if bits is None:
-        known = ", ".join(sorted(DTYPE_BITS))
-        raise ShapeError(f"tensor {tensor!r} has dtype {dtype!r}, whose size is unknown; known: {known}")
-    return bits
-
-
-def tensor_bytes(shape: Sequence[Count], dtype: str, *, tensor: str = "") -> Count | None:
-    """``prod(shape) × bits / 8`` rounded up to whole bytes; ``None`` when the dtype has no size."""
-    bits = dtype_bits(dtype, tensor=tensor)
-    if bits is None:
-        return None
-    elements = prod(shape)
-    if bits % 8 == 0:
-        return elements * (bits // 8)
-    return ceil_div(elements * bits, 8)
 
 
 def activation_memory(report: Report) -> MemoryProfile:

@@ -1,4 +1,4 @@
-"""From a model argument to a :class:`~archcost.cost.report.Report`: the loader, then the walk.
+"""From a model argument to a :class:`~archcost.cost.result.Report`: the loader, then the walk.
 
 Every command, report and the Python API analyze a model through
 :func:`analyze_model`, so the model is read once, by one loader
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from archcost.cost.conventions import get_convention
-from archcost.cost.report import Report
+from archcost.cost.result import Report
 
 if TYPE_CHECKING:
     from archcost.frontends.loader import Source

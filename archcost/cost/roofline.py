@@ -7,7 +7,7 @@ module adds the second axis.
 Traffic
 -------
 For one node, with ``size(t)`` the bytes of tensor ``t`` (elements × the width
-of its dtype, sub-byte dtypes rounded up to whole bytes):
+of its dtype, sub-byte dtypes rounded up to whole bytes; :mod:`archcost.dtypes`):
 
 * **bytes read** = Σ size(t) over the node's distinct inputs: activations, and
   initializers (weights, biases, normalization statistics, constant shapes);
@@ -19,6 +19,9 @@ A tensor a node reads twice (``Add(x, x)``) is read once. Every node is costed a
 if it ran alone: a runtime that fuses a batch norm or a ReLU into the preceding
 convolution saves the traffic of the intermediate tensor, which this model does
 not try to predict. Shape-only ops (Reshape, Flatten) are costed as a copy.
+A tensor whose dtype has no fixed width (``string``) has no size: it is left out
+of the bytes, as the memory analysis leaves it out, and listed in
+:attr:`NodeTraffic.unsized`.
 
 Roofline
 --------
@@ -48,43 +51,13 @@ from pathlib import Path
 from typing import Any
 
 from archcost.categories import Category
-from archcost.cost.report import LayerRow, Report
+from archcost.cost.result import LayerRow, Report
+from archcost.dtypes import tensor_bytes
 from archcost.errors import ShapeError, SpecError, UsageError
-from archcost.numeric import Count, ceil_div, is_concrete, prod
-
-#: Bits per element, by the dtype names the front ends use (NumPy names and ONNX
-#: TensorProto names, lower case). Sub-byte types are packed, as ONNX stores them.
-DTYPE_BITS: Mapping[str, int] = {
-    "float64": 64, "double": 64, "float32": 32, "float": 32, "float16": 16, "half": 16,
-    "bfloat16": 16, "int64": 64, "uint64": 64, "int32": 32, "uint32": 32, "int16": 16,
-    "uint16": 16, "int8": 8, "uint8": 8, "bool": 8, "complex64": 64, "complex128": 128,
-    "float8e4m3fn": 8, "float8e4m3fnuz": 8, "float8e5m2": 8, "float8e5m2fnuz": 8,
-    "float8e8m0": 8, "int4": 4, "uint4": 4, "float4e2m1": 4, "int2": 2, "uint2": 2,
-}
+from archcost.numeric import Count, is_concrete
 
 #: Where the device presets are.
 DEVICES_FILE = Path(__file__).resolve().parent.parent / "data" / "devices.yaml"
-
-
-def dtype_bits(dtype: str, *, where: str | None = None) -> int:
-    """Bits per element of ``dtype``; a dtype with no fixed width (``string``) is an error."""
-    bits = DTYPE_BITS.get(dtype.lower())
-    if bits is None:
-        raise ShapeError(
-            f"cannot size tensors of dtype {dtype!r} for the memory traffic; "
-            f"known: {', '.join(sorted(DTYPE_BITS))}",
-            where=where,
-        )
-    return bits
-
-
-def tensor_bytes(shape: tuple[Count, ...], dtype: str, *, where: str | None = None) -> Count:
-    """Bytes of one tensor: elements × bits / 8, rounded up for packed sub-byte types."""
-    bits = dtype_bits(dtype, where=where)
-    elements = prod(shape)
-    if bits % 8 == 0:
-        return elements * (bits // 8)
-    return ceil_div(elements * bits, 8)
 
 
 @dataclass(frozen=True)
@@ -98,6 +71,8 @@ class NodeTraffic:
     written_by_dtype: Mapping[str, Count]
     #: The part of the bytes read that is stored data (initializers).
     initializer_bytes: Count
+    #: Tensors read or written whose dtype has no fixed size (``string``), left out of the bytes.
+    unsized: tuple[str, ...] = ()
 
     @property
     def read(self) -> Count:
@@ -118,17 +93,24 @@ def node_traffic(report: Report, row: LayerRow) -> NodeTraffic:
     read: dict[str, Count] = {}
     written: dict[str, Count] = {}
     stored: Count = 0
+    unsized: list[str] = []
     for name in dict.fromkeys(t for t in row.input_names if t):
         dtype = report.tensor_dtypes.get(name, "float32")
         size = tensor_bytes(_shape(report, name, where), dtype, where=where)
+        if size is None:
+            unsized.append(name)
+            continue
         read[dtype] = read.get(dtype, 0) + size
         if name in report.initializers:
             stored = stored + size
     for name in (t for t in row.output_names if t):
         dtype = report.tensor_dtypes.get(name, "float32")
         size = tensor_bytes(_shape(report, name, where), dtype, where=where)
+        if size is None:
+            unsized.append(name)
+            continue
         written[dtype] = written.get(dtype, 0) + size
-    return NodeTraffic(row.name, read, written, stored)
+    return NodeTraffic(row.name, read, written, stored, tuple(dict.fromkeys(unsized)))
 
 
 def _shape(report: Report, tensor: str, where: str) -> tuple[Count, ...]:
@@ -214,6 +196,11 @@ class Roofline:
     def bytes_total(self) -> int:
         return sum(int(n.traffic.total) for n in self.nodes)
 
+    @property
+    def unsized(self) -> tuple[str, ...]:
+        """Tensors left out of the bytes because their dtype has no fixed size (``string``)."""
+        return tuple(dict.fromkeys(t for n in self.nodes for t in n.traffic.unsized))
+
     def by_name(self) -> dict[str, NodeEstimate]:
         return {n.name: n for n in self.nodes}
 
@@ -241,6 +228,7 @@ class Roofline:
                     "intensity": None if n.intensity is None else str(n.intensity),
                     "est_time_s": float(n.time),
                     "bound": n.bound,
+                    **({"unsized": list(n.traffic.unsized)} if n.traffic.unsized else {}),
                 }
                 for n in self.nodes
             ],
@@ -424,44 +412,3 @@ def _sum(values: Any) -> Count:
     for v in values:
         total = total + v
     return total
-
-
-# --- columns for the per-layer table (``archcost analyze --device``) -----------------------------
-
-#: Column titles the roofline adds to a per-layer table.
-ROOFLINE_HEADERS = ("bytes read", "bytes written", "MAC/B", "est. µs", "bound")
-
-
-def roofline_cells(estimate: NodeEstimate) -> list[Any]:
-    """One row's roofline cells: exact byte counts, then intensity, time (µs) and bound as text."""
-    ratio = estimate.intensity
-    return [
-        estimate.traffic.read,
-        estimate.traffic.written,
-        "—" if ratio is None else f"{float(ratio):.4g}",
-        f"{float(estimate.time) * 1e6:.3f}",
-        estimate.bound,
-    ]
-
-
-def roofline_total_cells(result: Roofline) -> list[Any]:
-    """The totals row's roofline cells: bytes read and written, and the summed latency (µs)."""
-    return [
-        sum(int(n.traffic.read) for n in result.nodes),
-        sum(int(n.traffic.written) for n in result.nodes),
-        "",
-        f"{float(result.latency) * 1e6:.3f}",
-        "",
-    ]
-
-
-def roofline_summary(result: Roofline) -> str:
-    """One line: the estimated latency, the device and how many nodes each roof bounds."""
-    d = result.device
-    compute = sum(1 for n in result.nodes if n.bound == "compute")
-    return (
-        f"roofline estimate on {d.name} (peak {float(d.peak_macs_per_s) / 1e9:.4g} GMAC/s, "
-        f"bandwidth {float(d.bandwidth_bytes_per_s) / 1e9:.4g} GB/s, ridge {float(d.ridge):.3g} MAC/B): "
-        f"{float(result.latency) * 1e3:.3f} ms; {compute} compute-bound node(s), "
-        f"{len(result.nodes) - compute} memory-bound"
-    )

@@ -22,12 +22,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from archcost.dtypes import FLOAT_DTYPES, dtype_name, is_integer
 from archcost.errors import GraphError, LimitError, ModelFormatError, UsageError
 from archcost.frontends.onnx_inputs import GivenShape, bind, complete, declared_inputs, given_values, input_shape
 from archcost.frontends.onnx_wire import DATA_LOCATION_EXTERNAL, AttributeType
 from archcost.graph import Graph, GraphBuilder, OpNode, Tensor, TensorKind
 from archcost.ledger import Ledger
-from archcost.ops._dtypes import FLOAT_DTYPES, dtype_name, is_integer
 from archcost.ops.tensor import MAX_VALUE_ELEMENTS, ConstTensor
 
 #: Protobuf cannot hold a larger message, so a larger file is not a self-contained model.

@@ -26,10 +26,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from archcost.dtypes import dtype_name
 from archcost.errors import ModelFormatError, UsageError
 from archcost.ledger import INPUT_DIM, Ledger
 from archcost.numeric import Count
-from archcost.ops._dtypes import dtype_name
 
 #: ``dim_param`` spellings that mean "unknown" rather than name a dim.
 UNNAMED_DIM_PARAMS = frozenset(("", "?", "-1"))

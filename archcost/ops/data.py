@@ -281,7 +281,7 @@ def one_hot(view: OpView) -> OpResult:
 @register("EyeLike", defaults={"k": 0})
 def eye_like(view: OpView) -> OpResult:
     """EyeLike: an identity-like matrix of the input's shape (``dtype`` or the input's); no cost."""
-    from archcost.ops._dtypes import dtype_name
+    from archcost.dtypes import dtype_name
 
     x = view.input(0)
     dtype = view.attr("dtype")
@@ -400,7 +400,7 @@ def _window_size(view: OpView) -> Count:
 
 
 def _window(view: OpView) -> OpResult:
-    from archcost.ops._dtypes import dtype_name
+    from archcost.dtypes import dtype_name
 
     size = _window_size(view)
     return OpResult(outputs=((size,),), terms={"activation_op": size},
@@ -495,7 +495,7 @@ def stft(view: OpView) -> OpResult:
           defaults={"output_datatype": 1})
 def mel_weight_matrix(view: OpView) -> OpResult:
     """MelWeightMatrix ``[dft_length // 2 + 1, num_mel_bins]``: no cost (a table built once)."""
-    from archcost.ops._dtypes import dtype_name
+    from archcost.dtypes import dtype_name
 
     bins = _scalar_input(view, 0, "num_mel_bins")
     dft_length = _scalar_input(view, 1, "dft_length")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
+from archcost.dtypes import is_integer
 from archcost.numeric import Count, decide, is_concrete, normalize, prod, quotient, same
 from archcost.ops import _contents
-from archcost.ops._dtypes import is_integer
 from archcost.ops.registry import OpResult, OpView, register
 from archcost.ops.tensor import known_ints
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from archcost.dtypes import DTYPE_CODES
 from archcost.numeric import Count, prod
-from archcost.ops._dtypes import DTYPE_CODES
 from archcost.ops.elementwise import binary, broadcast, comparison
 from archcost.ops.registry import OpResult, OpView, register
 

@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
+from archcost.dtypes import dtype_name
 from archcost.numeric import Count, prod, same
-from archcost.ops._dtypes import dtype_name
 from archcost.ops.data import count_dim
 from archcost.ops.registry import OpResult, OpView, register
 from archcost.ops.tensor import MAX_SPLIT_PARTS, input_values, normalize_axis

@@ -15,8 +15,8 @@ a QDQ model. Quantize and dequantize are elementwise:
 
 from __future__ import annotations
 
+from archcost.dtypes import dtype_name
 from archcost.numeric import prod
-from archcost.ops._dtypes import dtype_name
 from archcost.ops.conv import conv
 from archcost.ops.gemm import matmul
 from archcost.ops.registry import InputInfo, OpResult, OpView, register

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from archcost.dtypes import dtype_name, is_integer
 from archcost.numeric import Count, any_below, ceil_div, floor_value, is_concrete, normalize, prod, same
 from archcost.ops import _contents
-from archcost.ops._dtypes import dtype_name, is_integer
 from archcost.ops.registry import InputInfo, OpResult, OpView, register
 
 Shape = tuple[Count, ...]

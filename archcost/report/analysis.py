@@ -1,22 +1,15 @@
-"""Render one :class:`~archcost.cost.report.Report`: per-layer table, categories, unknown ops."""
+"""``archcost analyze``'s output for one :class:`~archcost.cost.result.Report`: per-layer table,
+totals, categories, memory, free symbols, assumptions and unknown ops."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Any
 
-from archcost.cost.report import Report
-from archcost.cost.roofline import (
-    ROOFLINE_HEADERS,
-    Roofline,
-    roofline_cells,
-    roofline_summary,
-    roofline_total_cells,
-)
-from archcost.ops.registry import PARAM_ROLES
-from archcost.report.format import csv_cell, exact, humanize, markdown_cell, percent, shape_text
+from archcost.cost.result import Report
+from archcost.cost.roofline import Roofline
+from archcost.report import render as renderer
+from archcost.report.format import exact, humanize, markdown_cell
+from archcost.report.layers import category_shares_table, layers_table
 
 FORMATS = ("table", "markdown", "csv", "json")
 
@@ -30,47 +23,14 @@ def render(report: Report, fmt: str, roofline: Roofline | None = None) -> str:
         data["memory"] = activation_memory(report).to_dict()
         if roofline is not None:
             data["roofline"] = roofline.to_dict()
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return renderer.json_text(data)
     if fmt == "csv":
-        return _csv(report, roofline)
+        table = layers_table(report, detail=True, roofline=roofline, total_label="TOTAL")
+        return renderer.table_csv(table, header="titles", convention=False, missing="—")
     return _text(report, "github" if fmt == "markdown" else "simple", roofline)
 
 
-def _layer_rows(report: Report, roofline: Roofline | None = None) -> list[list[Any]]:
-    estimates = roofline.by_name() if roofline is not None else {}
-    rows = []
-    for r in report.layers:
-        rows.append([
-            r.name, r.op_type, r.category.value,
-            " ".join(shape_text(s) for s in r.inputs), " ".join(shape_text(s) for s in r.outputs),
-            report.cost_of(r), *(r.params_by_kind.get(k, 0) for k in PARAM_ROLES), r.params,
-            *(roofline_cells(estimates[r.name]) if estimates else ()),
-        ])
-    return rows
-
-
-def _headers(report: Report, roofline: Roofline | None = None) -> list[str]:
-    return ["layer", "op", "category", "input", "output", report.convention.unit,
-            *PARAM_ROLES, "params", *(ROOFLINE_HEADERS if roofline is not None else ())]
-
-
-def _csv(report: Report, roofline: Roofline | None = None) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(_headers(report, roofline))
-    for row in _layer_rows(report, roofline):
-        writer.writerow([csv_cell(c if isinstance(c, (int, str)) else str(c)) for c in row])
-    t = report.totals
-    writer.writerow(["TOTAL", "", "", "", "", t.cost if isinstance(t.cost, int) else str(t.cost),
-                     *(t.params_by_kind.get(k, 0) for k in PARAM_ROLES), t.params,
-                     *(roofline_total_cells(roofline) if roofline is not None else ())])
-    return out.getvalue()
-
-
 def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
-    from tabulate import tabulate
-
-    cell = markdown_cell if style == "github" else (lambda v: v)
     unit = report.convention.unit
     t = report.totals
     lines = [
@@ -85,25 +45,16 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
     lines.append("")
     if report.is_symbolic:
         return "\n".join(lines + _symbolic_lines(report, style))
-    rows = [[cell(c) if isinstance(c, str) else exact(c) for c in row]
-            for row in _layer_rows(report, roofline)]
-    rows.append(["total", "", "", "", "", exact(t.cost),
-                 *(exact(t.params_by_kind.get(k, 0)) for k in PARAM_ROLES), exact(t.params),
-                 *(exact(c) for c in (roofline_total_cells(roofline) if roofline is not None else ()))])
-    lines.append(tabulate(rows, headers=_headers(report, roofline), tablefmt=style, disable_numparse=True))
+    lines.append(renderer.grid(layers_table(report, detail=True, roofline=roofline), style))
     if roofline is not None:
+        from archcost.report.roofline import roofline_summary
+
         lines += ["", roofline_summary(roofline)]
     lines += ["", f"total {unit}: {exact(t.cost)} ({humanize(t.cost)})",
               f"params (trainable: weight + bias + norm): {exact(t.params)} ({humanize(t.params)})",
               f"weights (conv and FC kernels, as the MobileNet paper counts): "
               f"{exact(t.weights)} ({humanize(t.weights)})", *_memory_lines(report), ""]
-    categories = [
-        [s.category.label, exact(s.cost), percent(s.cost, t.cost), exact(s.weights),
-         percent(s.weights, t.weights), s.nodes]
-        for s in report.by_category().values()
-    ]
-    lines.append(tabulate(categories, headers=["category", unit, f"% {unit}", "weights", "% weights",
-                                               "nodes"], tablefmt=style, disable_numparse=True))
+    lines.append(renderer.grid(category_shares_table(report), style))
     lines.append("")
     lines += _assumption_lines(report, style)
     if report.unknown:
@@ -143,12 +94,16 @@ def _symbolic_lines(report: Report, style: str) -> list[str]:
     return [*lines, "", *_free_lines(report, style), *_assumption_lines(report, style), *_note_lines(report)]
 
 
+def _cell(style: str) -> Any:
+    return markdown_cell if style == "github" else (lambda v: v)
+
+
 def _free_lines(report: Report, style: str) -> list[str]:
     """The symbols the figures depend on, where each comes from, and how to bind it."""
     free = report.free()
     if not free:
         return []
-    cell = markdown_cell if style == "github" else (lambda v: v)
+    cell = _cell(style)
     lines = ["free symbols (bind with --set NAME=VALUE; --input NAME=DIMxDIM... binds a whole graph input):"]
     lines += [f"  {cell(s.name)}: {cell(s.origin)}" for s in free]
     return [*lines, ""]
@@ -158,7 +113,7 @@ def _assumption_lines(report: Report, style: str) -> list[str]:
     """Equalities taken as true because symbols left them open: the figures hold where these do."""
     if not report.assumptions:
         return []
-    cell = markdown_cell if style == "github" else (lambda v: v)
+    cell = _cell(style)
     lines = ["assumed (neither provable nor refutable statically; the figures hold where these do):"]
     lines += [f"  {cell(str(a))}" for a in report.assumptions]
     return [*lines, ""]

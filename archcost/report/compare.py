@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from archcost.categories import Category
-from archcost.cost.report import Report
+from archcost.cost.result import Report
 from archcost.errors import UsageError
+from archcost.report.format import percent_of
 from archcost.report.table import Column, Kind, Table, make_table
 
 #: Sort keys ``--sort`` accepts, each the column it sorts by (ascending).
@@ -60,30 +61,83 @@ def peak_activation(report: Report) -> int | str:
     return peak if isinstance(peak, int) else str(peak)
 
 
-def _share(report: Report, *categories: Category) -> Fraction | None:
+def _share(report: Report, category: Category) -> Fraction | None:
+    """Percent of the model's MACs in ``category``; ``None`` when the MACs are symbolic."""
     total = report.totals.macs
-    if not isinstance(total, int) or total == 0:
+    if not isinstance(total, int):
         return None
     shares = report.by_category()
-    part = sum(int(shares[c].cost) for c in categories if c in shares)
-    return Fraction(100 * part, total)
+    return percent_of(int(shares[category].cost) if category in shares else 0, total)
+
+
+@dataclass(frozen=True)
+class CompareEntry:
+    """One model's row of the comparison, as raw figures (small, so it crosses processes cheaply)."""
+
+    label: str
+    macs: Any
+    params: Any
+    weights: Any
+    peak_activation: int | str
+    #: Percent of the MACs in 1×1 convolutions, depthwise convolutions and FC layers.
+    conv_1x1: Fraction | None
+    depthwise: Fraction | None
+    fully_connected: Fraction | None
+    convention: str
+    convention_description: str
+
+    @property
+    def row(self) -> list[Any]:
+        return [self.label, self.macs, self.params, self.weights, self.peak_activation, self.conv_1x1,
+                self.depthwise, self.fully_connected]
+
+
+def compare_entry(ref: ModelRef, report: Report) -> CompareEntry:
+    """The comparison row of one analyzed model."""
+    t = report.totals
+    return CompareEntry(ref.label, t.macs, t.params, t.weights, peak_activation(report),
+                        _share(report, Category.CONV_1X1), _share(report, Category.DEPTHWISE),
+                        _share(report, Category.FULLY_CONNECTED), report.convention.name,
+                        report.convention.description)
+
+
+def measure(ref: ModelRef, *, convention: str = "paper", common: Mapping[str, str] | None = None,
+            input_shapes: Mapping[str, Any] | None = None,
+            input_values: Mapping[str, Any] | None = None) -> CompareEntry:
+    """Analyze one model of a comparison: the model is read once.
+
+    ``common`` holds parameters given for every model: a spec takes those it declares, an ONNX
+    model takes them all (as dimension bindings), and the model's own settings win.
+    ``input_shapes`` and ``input_values`` bind the graph inputs of an ONNX model.
+    """
+    from archcost.cost.pipeline import analyze_model
+    from archcost.frontends.loader import open_model
+
+    source = open_model(ref.model)
+    declared: dict[str, str] = {}
+    if common:
+        declared = dict(common) if source.spec is None else {
+            k: v for k, v in common.items() if k in source.spec.params}
+    onnx = source.format == "onnx"
+    report = analyze_model(source, convention=convention, params={**declared, **ref.settings},
+                           input_shapes=input_shapes if onnx else None,
+                           input_values=input_values if onnx else None)
+    return compare_entry(ref, report)
 
 
 def compare_rows(refs: Sequence[ModelRef], reports: Sequence[Report]) -> list[list[Any]]:
     """One row of raw values per model."""
-    rows = []
-    for ref, report in zip(refs, reports, strict=False):
-        t = report.totals
-        rows.append([
-            ref.label, t.macs, t.params, t.weights, peak_activation(report),
-            _share(report, Category.CONV_1X1), _share(report, Category.DEPTHWISE),
-            _share(report, Category.FULLY_CONNECTED),
-        ])
-    return rows
+    return [compare_entry(ref, report).row for ref, report in zip(refs, reports, strict=False)]
 
 
 def compare_table(refs: Sequence[ModelRef], reports: Sequence[Report], sort: str = "input") -> Table:
     """The comparison table, sorted ascending by ``sort`` (``input`` keeps the command-line order)."""
+    return entries_table([compare_entry(ref, report) for ref, report in zip(refs, reports, strict=False)],
+                         sort)
+
+
+def entries_table(entries: Sequence[CompareEntry], sort: str = "input") -> Table:
+    """The comparison table of :func:`measure`'s entries, sorted ascending by ``sort``."""
     if sort not in SORT_KEYS:
         raise UsageError(f"--sort {sort!r}: choose one of {', '.join(SORT_KEYS)}")
     columns = (
@@ -94,7 +148,7 @@ def compare_table(refs: Sequence[ModelRef], reports: Sequence[Report], sort: str
         Column("depthwise_percent", "% MACs depthwise", Kind.PERCENT),
         Column("fc_percent", "% MACs FC", Kind.PERCENT),
     )
-    rows = compare_rows(refs, reports)
+    rows = [e.row for e in entries]
     if sort != "input":
         index = 0 if sort == "name" else [c.key for c in columns].index(sort)
 
@@ -106,9 +160,9 @@ def compare_table(refs: Sequence[ModelRef], reports: Sequence[Report], sort: str
             return (0, value) if isinstance(value, int) else (1, 0)
 
         rows.sort(key=key)
-    conventions = {r.convention.name for r in reports}
-    convention = "; ".join(f"{r.convention.name}: {r.convention.description}"
-                           for r in reports[:1]) if len(conventions) == 1 else "mixed"
+    conventions = {e.convention for e in entries}
+    convention = "; ".join(f"{e.convention}: {e.convention_description}"
+                           for e in entries[:1]) if len(conventions) == 1 else "mixed"
     convention += ("; params are the trainable total (weight + bias + norm), weights conv and FC kernels; "
                    "peak activation is the largest sum of live activation tensors, in bytes, in the "
                    "graph's default topological order")

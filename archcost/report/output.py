@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from archcost.errors import UsageError
+from archcost.fileio import write_atomic
 from archcost.report import render
 from archcost.report.table import Document
 
@@ -107,19 +107,20 @@ def _check_inside(root: Path, folder: Path) -> None:
         raise UsageError(f"refusing to write into {folder}: it leads to {real}, outside {root}")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` as a temporary file in the same folder, then rename it over ``path``.
+def write_output(path: Path, text: str, *, append: bool = False) -> None:
+    """Write a command's output file whole (:func:`~archcost.fileio.write_atomic`), or append to it.
 
-    ``path`` is either its old self or complete: an interrupted write leaves no half file.
+    ``append`` is for files other programs also write to (a CI job summary): the text is added
+    at the end. A file-system error is a :class:`UsageError` naming the file.
     """
-    fd, tmp = tempfile.mkstemp(prefix=".archcost-", dir=path.parent if str(path.parent) else ".")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        if append:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            write_atomic(path, text.encode("utf-8"))
+    except OSError as err:
+        raise UsageError(f"cannot write: {err.strerror or err}", where=str(path)) from None
 
 
 def write_files(directory: Path, files: Mapping[str, bytes], *, keep_figures: bool = False,

@@ -16,8 +16,9 @@ from typing import Any
 
 from archcost.categories import Category
 from archcost.cost.conventions import PAPER
-from archcost.cost.report import LayerRow, Report
+from archcost.cost.result import LayerRow, Report
 from archcost.report.cited import UNITS, Check, load_cited, printed_value, source_text
+from archcost.report.format import percent_of
 from archcost.report.table import FLAGGED, NO_SPEC, OK, Column, Kind, Table, make_table
 
 #: How every computed figure in these tables is counted.
@@ -132,7 +133,7 @@ _TABLE2_CATEGORIES = (Category.CONV_1X1, Category.DEPTHWISE, Category.FULL_CONV,
 
 
 def _percent(part: int, whole: int) -> Fraction:
-    return Fraction(100 * part, whole) if whole else Fraction(0)
+    return percent_of(part, whole) or Fraction(0)
 
 
 def table2(models: Models) -> Table:

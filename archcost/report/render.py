@@ -1,6 +1,7 @@
-"""Renderers: a :class:`~archcost.report.table.Table` or a whole
+"""The one renderer: a :class:`~archcost.report.table.Table` or a whole
 :class:`~archcost.report.table.Document` as terminal text, markdown, CSV, JSON,
-LaTeX or a self-contained HTML page.
+LaTeX or a self-contained HTML page. This is the only module that lays out tables
+(the only caller of tabulate); every command's output is built from tables here.
 
 Counts are humanized (569M) only in the human formats (terminal, markdown, LaTeX,
 HTML); CSV and JSON carry exact integers. Every output states its convention.
@@ -40,6 +41,12 @@ def human_cell(value: Any, column: Column) -> str:
     """A cell as a person reads it (before any format-specific escaping)."""
     if value is None:
         return _MISSING
+    if isinstance(value, str):
+        return value
+    if column.kind is Kind.DECIMAL:
+        return f"{float(value):.{column.digits}f}{column.unit}"
+    if column.kind is Kind.SIGNIFICANT:
+        return f"{float(value):.{column.digits}g}"
     if column.kind is Kind.EXACT:
         return exact(value)
     if column.kind is Kind.COUNT:
@@ -57,6 +64,8 @@ def machine_cell(value: Any, column: Column) -> Any:
         return value if isinstance(value, int) else str(value)
     if column.kind is Kind.PERCENT:
         return _percent_text(value, column.digits) if is_concrete(value) else str(value)
+    if column.kind in (Kind.DECIMAL, Kind.SIGNIFICANT):
+        return human_cell(value, column)
     return str(value)
 
 
@@ -79,49 +88,82 @@ def _preamble(table: Table) -> list[str]:
 # -- one table ---------------------------------------------------------------------------------
 
 
-def table_text(table: Table) -> str:
-    """Terminal text (tabulate ``simple``)."""
+def _cells(table: Table, style: str) -> list[list[str]]:
+    cell = _markdown_value if style == "github" else human_cell
+    return [[cell(v, c) for v, c in zip(row, table.columns, strict=False)] for row in _body(table)]
+
+
+def grid(table: Table, style: str = "simple") -> str:
+    """The rows (body and total) laid out under the column titles, nothing else.
+
+    ``style``: ``simple`` (terminal), ``github`` (markdown, cells escaped) or ``plain`` (no
+    titles and no rules, for a table set inside running text).
+    """
+    return _layout(_cells(table, style), table, style)
+
+
+def _layout(rows: list[list[str]], table: Table, style: str) -> str:
     from tabulate import tabulate
 
-    rows = [[human_cell(v, c) for v, c in zip(row, table.columns, strict=False)] for row in _body(table)]
-    lines = [table.title, *_preamble(table), ""]
-    lines.append(tabulate(rows, headers=_titles(table), tablefmt="simple", disable_numparse=True))
+    if style == "plain":
+        return str(tabulate(rows, tablefmt="plain", disable_numparse=True))
+    titles = [str(markdown_cell(t)) for t in _titles(table)] if style == "github" else _titles(table)
+    return str(tabulate(rows, headers=titles, tablefmt=style, disable_numparse=True))
+
+
+def pipe_table(table: Table) -> str:
+    """Markdown without padding (``| a | b |``), for text other programs show as markdown."""
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(cells) + " |"
+
+    lines = [line([str(markdown_cell(t)).replace("\n", " ") for t in _titles(table)]),
+             "|" + "---|" * len(table.columns)]
+    lines += [line([c.replace("\n", " ") for c in row]) for row in _cells(table, "github")]
+    return "\n".join(lines) + "\n"
+
+
+def table_text(table: Table) -> str:
+    """Terminal text (tabulate ``simple``)."""
+    lines = [table.title, *_preamble(table), "", grid(table, "simple")]
     lines += ["", *(f"* {n}" for n in table.notes)] if table.notes else []
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _markdown_value(value: Any, column: Column) -> str:
     text = human_cell(value, column)
-    if column.kind is Kind.FORMULA and value is not None:
+    if column.kind in (Kind.FORMULA, Kind.CODE) and value is not None:
         return "`" + text.replace("`", "'") + "`"
     return str(markdown_cell(text))
 
 
 def table_markdown(table: Table, level: int = 2) -> str:
     """Markdown (tabulate ``github``)."""
-    from tabulate import tabulate
-
-    rows = [[_markdown_value(v, c) for v, c in zip(row, table.columns, strict=False)] for row in _body(table)]
+    rows = _cells(table, "github")
     if table.total is not None:
         rows[-1] = [f"**{cell}**" if cell not in ("", _MISSING) else cell for cell in rows[-1]]
     lines = [f"{'#' * level} {markdown_cell(table.title)}", ""]
     lines += [line + "  " for line in _preamble(table)[:-1]] + [_preamble(table)[-1], ""]
-    lines.append(tabulate(rows, headers=[str(markdown_cell(t)) for t in _titles(table)],
-                          tablefmt="github", disable_numparse=True))
+    lines.append(_layout(rows, table, "github"))
     if table.notes:
         lines += ["", *(f"- {markdown_cell(n)}" for n in table.notes)]
     return "\n".join(lines) + "\n"
 
 
-def table_csv(table: Table) -> str:
-    """CSV: one header row of column keys, exact integers, and a ``convention`` column."""
+def table_csv(table: Table, *, header: str = "keys", convention: bool = True, missing: str = "") -> str:
+    """CSV: a header row (column ``keys``, or ``titles``), exact integers, and a ``convention`` column.
+
+    ``convention=False`` leaves out the convention column; ``missing`` is written for an
+    absent value.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*(c.key for c in table.columns), "convention"])
-    convention = table.convention.split(" ", 1)[0]
+    names = [c.key for c in table.columns] if header == "keys" else _titles(table)
+    writer.writerow([*names, *(["convention"] if convention else [])])
+    name = table.convention.split(" ", 1)[0]
     for row in _body(table):
         cells = [machine_cell(v, c) for v, c in zip(row, table.columns, strict=False)]
-        writer.writerow([*("" if v is None else csv_cell(v) for v in cells), convention])
+        writer.writerow([*(missing if v is None else csv_cell(v) for v in cells),
+                         *([name] if convention else [])])
     return out.getvalue()
 
 
@@ -144,7 +186,12 @@ def table_dict(table: Table) -> dict[str, Any]:
 
 
 def table_json(table: Table) -> str:
-    return json.dumps(table_dict(table), indent=2, ensure_ascii=False) + "\n"
+    return json_text(table_dict(table))
+
+
+def json_text(data: Any) -> str:
+    """Any JSON-ready data as the JSON every command prints: indented, UTF-8 kept."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 _LATEX_SPECIALS = {
@@ -197,7 +244,8 @@ def table_latex(table: Table) -> str:
 
 def _html_value(value: Any, column: Column) -> str:
     text = html.escape(human_cell(value, column))
-    return f"<code>{text}</code>" if column.kind is Kind.FORMULA and value is not None else text
+    code = column.kind in (Kind.FORMULA, Kind.CODE) and value is not None
+    return f"<code>{text}</code>" if code else text
 
 
 def table_html_fragment(table: Table) -> str:
@@ -306,7 +354,7 @@ def document_json(doc: Document) -> str:
         "tables": [table_dict(t) for t in doc.tables],
         "figures": [f.key for f in doc.figures],
     }
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    return json_text(payload)
 
 
 def document_csv(doc: Document) -> str:

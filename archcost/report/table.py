@@ -28,6 +28,13 @@ class Kind(str, enum.Enum):
     PERCENT = "percent"
     #: A SymPy expression.
     FORMULA = "formula"
+    #: An identifier (a budget name, a flag), set as code where the format has it.
+    CODE = "code"
+    #: A measured or estimated real number (a time, a ratio), printed with ``digits`` decimals
+    #: and the column's ``unit``, in every format.
+    DECIMAL = "decimal"
+    #: A real number printed with ``digits`` significant digits, in every format.
+    SIGNIFICANT = "significant"
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class Column:
     digits: int = 2
     #: Cited data (figures copied from a source), marked as such in every format.
     cited: bool = False
+    #: Written after a ``DECIMAL`` cell (``" %"``).
+    unit: str = ""
 
 
 #: Status words a comparison row carries.

@@ -10,17 +10,16 @@ and integer tensors are zeros (always valid indices).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from archcost.dtypes import DTYPE_CODES, is_integer, lookup
 from archcost.errors import ArchcostError, UsageError
+from archcost.fileio import write_atomic
 from archcost.graph import Graph, Tensor, TensorKind
 from archcost.numeric import is_concrete
-from archcost.ops._dtypes import DTYPE_CODES, is_integer
 from archcost.ops.tensor import ConstTensor
 from archcost.runtime.checks import require_concrete, require_runtime_size
 
@@ -34,9 +33,11 @@ EXPORT_IR_VERSION = 9
 def _numpy_dtype(dtype: str) -> Any:
     import numpy as np
 
-    if dtype not in DTYPE_CODES or dtype in ("string", "bfloat16", "complex64", "complex128"):
+    row = lookup(dtype) if dtype in DTYPE_CODES else None
+    # NumPy has no bfloat16, fp8 or int4 type, and random weights are never complex.
+    if row is None or row.numpy is None or row.kind == "complex":
         raise UsageError(f"cannot export a tensor of dtype {dtype!r}")
-    return np.dtype("bool" if dtype == "bool" else dtype)
+    return np.dtype(row.numpy)
 
 
 def _array(shape: tuple[int, ...], dtype: str, values: tuple[Any, ...] | None, rng: Any) -> Any:
@@ -165,16 +166,8 @@ def export_model(model: str, out: Path, *, params: Mapping[str, Any] | None = No
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"{out}: the folder {folder} does not exist")
-    data = proto.SerializeToString()
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, out)
+        write_atomic(out, proto.SerializeToString())
     except OSError as err:
-        Path(temp).unlink(missing_ok=True)
         raise ArchcostError(f"{out}: cannot write the model ({err.strerror})") from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
     return out

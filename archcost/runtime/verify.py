@@ -26,14 +26,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from archcost.cost.report import Report
+from archcost.cost.result import Report
 from archcost.graph import Graph, TensorKind
 from archcost.numeric import Count, prod
 from archcost.ops import find
 from archcost.ops.registry import PARAM_ROLES, InputInfo, apply_rule
+from archcost.runtime.session import choose_backend, onnxruntime_session, random_inputs
 
 Shape = tuple[Count, ...]
-BACKENDS = ("auto", "onnxruntime", "reference")
 
 
 @dataclass(frozen=True)
@@ -171,26 +171,6 @@ def _load_with_weights(path: Any, display: str) -> Any:
     return model
 
 
-def random_inputs(graph: Graph, seed: int) -> dict[str, Any]:
-    """A seeded random value for each graph input (zeros for integer inputs: valid indices); an
-    input whose contents were given (``--value``) gets them."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    feeds: dict[str, Any] = {}
-    for name in graph.inputs:
-        tensor = graph.tensors[name]
-        shape = tuple(int(d) for d in tensor.shape)
-        if tensor.value is not None:
-            feeds[name] = np.array([float(v) if tensor.dtype.startswith("float") else int(v) for v in tensor.value],
-                                   dtype=np.dtype(tensor.dtype)).reshape(shape)
-        elif tensor.dtype.startswith("float"):
-            feeds[name] = rng.standard_normal(shape).astype(tensor.dtype)
-        else:
-            feeds[name] = np.zeros(shape, dtype=np.dtype(tensor.dtype))
-    return feeds
-
-
 class _RunFailed(Exception):
     def __init__(self, backend: str, message: str) -> None:
         super().__init__(message)
@@ -214,41 +194,25 @@ def _expose_everything(proto: Any) -> Any:
 
 def run_model(proto: Any, feeds: Mapping[str, Any], backend: str = "auto") -> tuple[str, dict[str, Any]]:
     """Run ``proto`` on ``feeds``; every tensor any node produced, by name."""
-    from archcost.errors import UsageError
-
-    if backend not in BACKENDS:
-        raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    used = choose_backend(backend)
     exposed = _expose_everything(proto)
-    names = [o.name for o in exposed.graph.output]
-    if backend in ("auto", "onnxruntime"):
+    if used == "onnxruntime":
         try:
-            import onnxruntime
-        except ImportError:
-            if backend == "onnxruntime":
-                raise UsageError("onnxruntime is not installed; use --backend reference") from None
-        else:
-            return "onnxruntime", _run_onnxruntime(onnxruntime, exposed, feeds)
+            # No fusion: every tensor of the graph as written must exist to be observed.
+            session = onnxruntime_session(exposed.SerializeToString(), optimization="none")
+            names = [o.name for o in session.get_outputs()]
+            results = session.run(names, dict(feeds))
+        except Exception as err:  # onnxruntime raises its own exception types for bad graphs
+            raise _RunFailed(used, f"{type(err).__name__}: {err}") from None
+        return used, dict(zip(names, results, strict=True))
     from onnx.reference import ReferenceEvaluator
 
+    names = [o.name for o in exposed.graph.output]
     try:
         results = ReferenceEvaluator(exposed).run(None, dict(feeds))
     except Exception as err:
-        raise _RunFailed("onnx.reference", f"{type(err).__name__}: {err}") from None
-    return "onnx.reference", dict(zip(names, results, strict=True))
-
-
-def _run_onnxruntime(ort: Any, proto: Any, feeds: Mapping[str, Any]) -> dict[str, Any]:
-    options = ort.SessionOptions()
-    # No fusion: every tensor of the graph as written must exist to be observed.
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3
-    try:
-        session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        names = [o.name for o in session.get_outputs()]
-        results = session.run(names, dict(feeds))
-    except Exception as err:  # onnxruntime raises its own exception types for bad graphs
-        raise _RunFailed("onnxruntime", f"{type(err).__name__}: {err}") from None
-    return dict(zip(names, results, strict=True))
+        raise _RunFailed(used, f"{type(err).__name__}: {err}") from None
+    return used, dict(zip(names, results, strict=True))
 
 
 def _observed_macs(row: Any, shape_of: Callable[[str], tuple[int, ...] | None], graph: Graph,

@@ -811,9 +811,9 @@ def torch_param_count(module) -> int:
 DYNAMO_COMMON_NOTE = (
     "As the dynamo exporter writes them, nodes carry metadata_props (namespace, pkg.torch.onnx.class_hierarchy, "
     "pkg.torch.onnx.fx_node, pkg.torch.onnx.name_scopes; the per-node pkg.torch.onnx.stack_trace, which holds "
-    "the generating machine's file paths, is removed) and graph inputs, outputs and initializers carry pkg.torch.export.* / "
-    "pkg.torch.onnx.original_node_name entries; the graph was optimized by onnxscript (the exporter's "
-    "default optimize=True).")
+    "the generating machine's file paths, is removed) and graph inputs, outputs and initializers carry "
+    "pkg.torch.export.* / pkg.torch.onnx.original_node_name entries; the graph was optimized by onnxscript "
+    "(the exporter's default optimize=True).")
 
 
 def generate(spec: Spec, failures: list[str]) -> dict[str, Any]:

@@ -1,0 +1,96 @@
+"""Running a model: the backend, the onnxruntime session and the random inputs, shared by
+``verify`` and ``profile``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from archcost.dtypes import is_floating, numpy_name
+from archcost.errors import UsageError
+from archcost.graph import Graph
+
+#: ``--backend`` choices: ``auto`` is onnxruntime when installed, else ``onnx.reference``.
+BACKENDS = ("auto", "onnxruntime", "reference")
+#: ``--optimization`` choices → onnxruntime ``GraphOptimizationLevel`` member names.
+OPTIMIZATION_LEVELS: Mapping[str, str] = {
+    "all": "ORT_ENABLE_ALL",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "basic": "ORT_ENABLE_BASIC",
+    "none": "ORT_DISABLE_ALL",
+}
+#: The execution provider every session uses.
+PROVIDER = "CPUExecutionProvider"
+
+
+def choose_backend(backend: str) -> str:
+    """``onnxruntime`` or ``onnx.reference``: what ``backend`` (one of :data:`BACKENDS`) runs on here."""
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "reference":
+        return "onnx.reference"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        if backend == "onnxruntime":
+            raise UsageError("onnxruntime is not installed; use --backend reference") from None
+        return "onnx.reference"
+    return "onnxruntime"
+
+
+def onnxruntime_module(needed_by: str) -> Any:
+    """The ``onnxruntime`` module; a :class:`UsageError` that says how to install it when absent."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise UsageError(f"{needed_by} needs onnxruntime: pip install 'archcost[runtime]'") from None
+    return onnxruntime
+
+
+def onnxruntime_session(model: bytes, *, optimization: str = "none", threads: int = 0,
+                        profile_prefix: Path | None = None) -> Any:
+    """An onnxruntime CPU session for ``model``, running one node at a time, quietly.
+
+    ``optimization`` is a key of :data:`OPTIMIZATION_LEVELS` (``none``: every node of the graph
+    as written runs, so every tensor can be observed); ``threads`` the intra-op threads (0:
+    onnxruntime's choice); ``profile_prefix`` turns profiling on. onnxruntime's own errors
+    (it raises its own types for a graph it cannot load) reach the caller.
+    """
+    ort = onnxruntime_module("running a model in onnxruntime")
+    if threads < 0:
+        raise UsageError(f"--threads must be ≥ 0 (0: onnxruntime's default), got {threads}")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, OPTIMIZATION_LEVELS[optimization])
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = str(profile_prefix)
+    return ort.InferenceSession(model, options, providers=[PROVIDER])
+
+
+def random_inputs(graph: Graph, seed: int) -> dict[str, Any]:
+    """A seeded random value for each graph input: N(0, 1) for floats, zeros for integers (valid
+    indices); an input whose contents were given (``--value``) gets them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    feeds: dict[str, Any] = {}
+    for name in graph.inputs:
+        tensor = graph.tensors[name]
+        shape = tuple(int(d) for d in tensor.shape)
+        dtype = numpy_name(tensor.dtype)
+        if dtype is None:
+            raise UsageError(f"cannot make a random input of dtype {tensor.dtype} for {name!r}")
+        floating = is_floating(tensor.dtype)
+        if tensor.value is not None:
+            feeds[name] = np.array([float(v) if floating else int(v) for v in tensor.value],
+                                   dtype=np.dtype(dtype)).reshape(shape)
+        elif floating:
+            feeds[name] = rng.standard_normal(shape).astype(dtype)
+        else:
+            feeds[name] = np.zeros(shape, dtype=np.dtype(dtype))
+    return feeds
