@@ -4,7 +4,8 @@ Every figure is the median of ``--repeat`` fresh processes (start-up cases: of
 ``--repeat`` + 2). Model files are built once into ``--cache``; before every
 measurement the model file is read once (``--page-cache warm``, the default) or
 evicted from the page cache (``cold``), so every tool starts from the same state.
-The targets are issue 7's; a missed target is printed as ``MISSED``.
+The targets are issue 7's, and issue 15's for whole processes (``--cases process``,
+the process rows of ``scaling``, and ``gate``); a missed target is printed as ``MISSED``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.models import model_path
+from benchmarks.models import gate_model_paths, model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("resnet50", "vgg16", "vit_b16", "mobilenet_v2")
@@ -39,6 +41,21 @@ PER_POINT_SAMPLE = 20
 PYCACHE = ROOT / "benchmarks" / ".cache" / "pycache"
 #: onnx-tool on the 100k-node graph runs for minutes; it is cut off here and reported as such.
 PEER_SCALING_TIMEOUT = 120.0
+#: Issue 15: whole processes, as a user of the CLI runs them, on real-structured graphs.
+PROCESS_MODELS = ("densenet121", "unet", "bert_base", "resnet50")
+#: A whole ``archcost analyze --format json`` process must beat a whole onnx-tool process on every
+#: model, and take under PROCESS_SECONDS on a model of fewer than PROCESS_SMALL_NODES nodes.
+PROCESS_SECONDS, PROCESS_SMALL_NODES = 0.3, 1_000
+#: The 100k-node graph as a whole ``analyze --format json`` process (memory analysis included).
+PROCESS_SCALING_TIMEOUT = 300.0
+GATE_MODELS, GATE_JOBS = 100, 2
+#: The issue asks that ``gate --jobs 2`` show a speed-up over ``--jobs 1``, and names no figure.
+GATE_SPEEDUP = 1.0
+#: The peers as whole processes, each a user's one-liner: onnx-tool as its README profiles a
+#: model (load, shape inference, profile), and ``onnx.load`` alone as a floor (it prints the node count).
+ONNX_TOOL_PROCESS = ("import sys, onnx_tool; m = onnx_tool.Model(sys.argv[1]); m.graph.shape_infer(); "
+                     "m.graph.profile()")
+ONNX_LOAD_PROCESS = "import sys, onnx; print(len(onnx.load(sys.argv[1]).graph.node))"
 
 
 @dataclass
@@ -133,6 +150,74 @@ def wall(command: Sequence[str], repeat: int) -> float:
     return statistics.median(times)
 
 
+def archcost_command() -> list[str]:
+    """archcost as a user starts it: the console script installed beside this interpreter, else
+    ``python -m archcost``. Either way it imports this checkout (``PYTHONPATH``, see :func:`_env`)."""
+    script = Path(sys.executable).with_name("archcost")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "archcost"]
+
+
+def run_process(command: Sequence[str], files: Sequence[Path], timeout: float) -> dict[str, Any]:
+    """One whole process, timed from its start to its exit (start-up, imports, work, output).
+
+    Every file in ``files`` is first put in the :data:`PAGE_CACHE` state. Standard output goes
+    to a file, as a user's ``> out.json`` would, and is returned as ``stdout``; a non-zero exit
+    or a timeout is returned as ``error``.
+    """
+    for path in files:
+        prepare_file(path)
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(list(command), cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.PIPE,
+                                  text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return {"error": f"did not finish within {timeout:.0f} s"}
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+            return {"error": f"exit {done.returncode}: {tail[0][:200]}"}
+        out.seek(0)
+        return {"seconds": elapsed, "stdout": out.read()}
+
+
+def timed_processes(commands: dict[str, Sequence[str]], files: Sequence[Path], repeat: int,
+                    timeout: float) -> dict[str, dict[str, Any]]:
+    """The median of ``repeat`` runs of each whole process (see :func:`run_process`), by name.
+
+    The commands take turns, one run of each per round, so a drift in the machine's speed
+    (other work on it) falls on every command alike. Each result keeps its first run's
+    ``stdout``; a command's first failure ends its measurement and is its result.
+    """
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    results: dict[str, dict[str, Any]] = {name: {} for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            if "error" in results[name]:
+                continue
+            run = run_process(command, files, timeout)
+            if "error" in run:
+                results[name] = run
+                continue
+            times[name].append(run["seconds"])
+            results[name].setdefault("stdout", run["stdout"])
+    for name, result in results.items():
+        if "error" not in result:
+            result["seconds"] = statistics.median(times[name])
+    return results
+
+
+def warm_bytecode(cache: Path) -> None:
+    """Run every whole-process command once on a small model, untimed, so that each has its bytecode
+    (in ``benchmarks/.cache/pycache``) before it is timed, as ``pip install`` leaves it for a user."""
+    small = str(model_path("mobilenet_v2", cache))
+    for command in ([*archcost_command(), "analyze", small, "--format", "json"],
+                    [*archcost_command(), "gate", small, "--max-macs", "1T"],
+                    [sys.executable, "-c", ONNX_TOOL_PROCESS, small],
+                    [sys.executable, "-c", ONNX_LOAD_PROCESS, small]):
+        subprocess.run(command, cwd=ROOT, env=_env(), capture_output=True, check=False)
+
+
 def seconds(value: float) -> str:
     return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
 
@@ -173,10 +258,14 @@ def model_rows(case: str, path: Path, repeat: int, timeout: float, notes: list[s
     return rows
 
 
+SCALING_CASES = (("synthetic_10k", 10_000), ("synthetic_100k", 100_000))
+
+
 def scaling_rows(cache: Path, repeat: int, timeout: float, notes: list[str]) -> list[Row]:
     rows = []
     per_node = {}
-    for case, nodes in (("synthetic_10k", 10_000), ("synthetic_100k", 100_000)):
+    in_process: dict[str, float] = {}
+    for case, nodes in SCALING_CASES:
         path = model_path(case, cache)
         ours = measure("archcost", str(path), repeat, timeout)
         if "error" in ours:
@@ -184,6 +273,7 @@ def scaling_rows(cache: Path, repeat: int, timeout: float, notes: list[str]) -> 
             rows.append(Row(case, "FAILED", "-", "-", "-", "-", "MISSED"))
             continue
         per_node[nodes] = ours["seconds"] / nodes
+        in_process[case] = ours["seconds"]
         theirs = measure("onnx_tool", str(path), 1, min(timeout, PEER_SCALING_TIMEOUT))
         if "error" in theirs:
             notes.append(f"{case}: onnx-tool profile: {theirs['error']}")
@@ -205,7 +295,111 @@ def scaling_rows(cache: Path, repeat: int, timeout: float, notes: list[str]) -> 
         rows.append(Row("time per node, 100k / 10k", f"{per_node[100_000] * 1e6:.1f} us",
                         "10k-node graph", f"{per_node[10_000] * 1e6:.1f} us", f"{growth:.2f}",
                         f"<= {SCALING_RATIO}", verdict(growth <= SCALING_RATIO)))
+    return rows + scaling_process_rows(cache, repeat, timeout, in_process, notes)
+
+
+def scaling_process_rows(cache: Path, repeat: int, timeout: float, in_process: dict[str, float],
+                         notes: list[str]) -> list[Row]:
+    """The synthetic graphs through the default CLI output, as a whole process: ``archcost analyze M
+    --format json`` (per-layer rows and the memory analysis), beside the in-process analysis alone;
+    and its time per node at 100k against 10k."""
+    rows = []
+    per_node = {}
+    limit = min(timeout, PROCESS_SCALING_TIMEOUT)
+    for case, nodes in SCALING_CASES:
+        path = model_path(case, cache)
+        label = f"{case}, analyze --format json (process)"
+        command = [*archcost_command(), "analyze", str(path), "--format", "json"]
+        ours = timed_processes({case: command}, [path], repeat, limit)[case]
+        if "error" in ours:
+            notes.append(f"{label}: {ours['error']}")
+            rows.append(Row(label, "FAILED", "-", "-", "-", "-", "-"))
+            continue
+        per_node[nodes] = ours["seconds"] / nodes
+        notes.append(f"{label}: {len(ours['stdout']) / 1e6:.1f} MB of JSON")
+        analysis = in_process.get(case)
+        rows.append(Row(label, seconds(ours["seconds"]), "analysis alone, in process",
+                        seconds(analysis) if analysis else "-",
+                        f"{ours['seconds'] / analysis:.1f}x of it" if analysis else "-", "-", "-"))
+    label = "time per node, 100k / 10k (process, json)"
+    if len(per_node) == 2:
+        growth = per_node[100_000] / per_node[10_000]
+        rows.append(Row(label, f"{per_node[100_000] * 1e6:.1f} us", "10k-node graph",
+                        f"{per_node[10_000] * 1e6:.1f} us", f"{growth:.2f}", f"<= {SCALING_RATIO}",
+                        verdict(growth <= SCALING_RATIO)))
+    else:
+        rows.append(Row(label, "FAILED", "10k-node graph", "-", "-", f"<= {SCALING_RATIO}", "MISSED"))
     return rows
+
+
+def process_rows(case: str, path: Path, repeat: int, timeout: float, notes: list[str]) -> list[Row]:
+    """``archcost analyze M --format json`` as a whole process, as a user runs it, against a whole
+    onnx-tool process (load, shape inference, profile) and ``python -c 'onnx.load'`` on the same file."""
+    runs = timed_processes({"archcost": [*archcost_command(), "analyze", str(path), "--format", "json"],
+                            "onnx-tool": [sys.executable, "-c", ONNX_TOOL_PROCESS, str(path)],
+                            "onnx.load": [sys.executable, "-c", ONNX_LOAD_PROCESS, str(path)]},
+                           [path], repeat, timeout)
+    ours, theirs, floor = runs["archcost"], runs["onnx-tool"], runs["onnx.load"]
+    nodes = None if "error" in floor else int(floor["stdout"])
+    label = f"{case}, {nodes:,} nodes (process)" if nodes is not None else f"{case} (process)"
+    small = nodes is not None and nodes < PROCESS_SMALL_NODES
+    for peer, result in (("onnx.load process", floor), ("onnx-tool process", theirs)):
+        if "error" in result:
+            notes.append(f"{case}: {peer} failed: {result['error']}")
+    if "error" in ours:
+        notes.append(f"{case}: archcost analyze --format json failed: {ours['error']}")
+        return [Row(label, "FAILED", "onnx-tool process", "-", "-", "> 1x", "MISSED")]
+    report = json.loads(ours["stdout"])
+    memory = report.get("memory") or {}
+    notes.append(f"{case}: {path.stat().st_size / 1e6:.0f} MB, {nodes if nodes is not None else '?'} nodes; "
+                 f"archcost {report['totals']['macs']:,} MACs, peak activation "
+                 f"{memory.get('peak_activation_bytes', 0) / 2**20:.1f} MiB "
+                 f"(best order: {memory.get('best_order_heuristic', '-')})")
+    if "error" in theirs:
+        rows = [Row(label, seconds(ours["seconds"]), "onnx-tool process", "FAILED", "-", "> 1x", "not measured")]
+    else:
+        speedup = theirs["seconds"] / ours["seconds"]
+        rows = [Row(label, seconds(ours["seconds"]), "onnx-tool process", seconds(theirs["seconds"]),
+                    f"{speedup:.2f}x", "> 1x", verdict(speedup > 1))]
+    target = f"< {PROCESS_SECONDS} s" if small else "-"
+    floor_time, of_floor = ("FAILED", "-") if "error" in floor else (
+        seconds(floor["seconds"]), f"{ours['seconds'] / floor['seconds']:.2f}x of it")
+    rows.append(Row(label, seconds(ours["seconds"]), "python -c 'onnx.load'", floor_time, of_floor, target,
+                    verdict(ours["seconds"] < PROCESS_SECONDS) if small else "-"))
+    return rows
+
+
+def gate_rows(cache: Path, repeat: int, timeout: float, notes: list[str]) -> list[Row]:
+    """``archcost gate M1 … M100 --max-macs 1T`` as a whole process, with ``--jobs 2`` against
+    ``--jobs 1``; only the serial run when this archcost's gate has no ``--jobs`` yet."""
+    paths = gate_model_paths(cache, GATE_MODELS)
+    command = [*archcost_command(), "gate", *map(str, paths), "--max-macs", "1T"]
+    label = f"archcost gate, {len(paths)} models (process)"
+    usage = subprocess.run([*archcost_command(), "gate", "--help"], cwd=ROOT, env=_env(), capture_output=True,
+                           text=True, check=False).stdout
+    target = f"> {GATE_SPEEDUP:g}x"
+    if "--jobs" not in usage:
+        serial = timed_processes({"serial": command}, paths, repeat, timeout)["serial"]
+        notes.append("archcost gate has no --jobs yet (not in `archcost gate --help`): only the serial gate is "
+                     "timed" + (f" ({serial['error']})" if "error" in serial else ""))
+        ours = "FAILED" if "error" in serial else seconds(serial["seconds"])
+        return [Row(label, ours, f"gate --jobs {GATE_JOBS}", "not available", "-", target, "not available")]
+    runs = timed_processes({"serial": [*command, "--jobs", "1"], "parallel": [*command, "--jobs", str(GATE_JOBS)]},
+                           paths, repeat, timeout)
+    serial, parallel = runs["serial"], runs["parallel"]
+    label = f"archcost gate, {len(paths)} models, --jobs {GATE_JOBS} (process)"
+    for jobs, result in (("1", serial), (str(GATE_JOBS), parallel)):
+        if "error" in result:
+            notes.append(f"archcost gate --jobs {jobs}: {result['error']}")
+    if "error" in serial or "error" in parallel:
+        return [Row(label, "FAILED" if "error" in parallel else seconds(parallel["seconds"]), "--jobs 1",
+                    "FAILED" if "error" in serial else seconds(serial["seconds"]), "-", target, "MISSED")]
+    if serial["stdout"] != parallel["stdout"]:
+        notes.append(f"archcost gate: the output of --jobs {GATE_JOBS} differs from that of --jobs 1")
+    speedup = serial["seconds"] / parallel["seconds"]
+    notes.append(f"archcost gate --jobs 1: {serial['seconds'] / len(paths) * 1e3:.0f} ms per model")
+    return [Row(label, seconds(parallel["seconds"]), "--jobs 1", seconds(serial["seconds"]), f"{speedup:.2f}x",
+                target, verdict(speedup > GATE_SPEEDUP))]
 
 
 def startup_rows(repeat: int) -> list[Row]:
@@ -311,9 +505,12 @@ def render(rows: list[Row]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--cases", default="models,scaling,startup,sweep,corpus",
-                        help="comma-separated groups: models, scaling, startup, sweep, corpus (default: all)")
+    parser.add_argument("--cases", default="models,scaling,startup,sweep,corpus,process,gate",
+                        help="comma-separated groups: models, scaling, startup, sweep, corpus, process, gate "
+                             "(default: all)")
     parser.add_argument("--models", default=",".join(MODELS), help=f"model cases (default: {','.join(MODELS)})")
+    parser.add_argument("--process-models", default=",".join(PROCESS_MODELS),
+                        help=f"models of the process group (default: {','.join(PROCESS_MODELS)})")
     parser.add_argument("--repeat", type=int, default=3, help="fresh processes per figure; the median is shown")
     parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / ".cache",
                         help="where the generated models are kept (default: benchmarks/.cache)")
@@ -329,12 +526,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         import onnx_tool  # noqa: F401
     except ImportError:
         print("onnx-tool is not installed (pip install onnx-tool); its columns will say FAILED")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average at the start {os.getloadavg()[0]:.2f}")
     print(f"page cache: {PAGE_CACHE} (every model file is {'evicted' if PAGE_CACHE == 'cold' else 'read once'} "
           "before every measurement)")
     print("building models (cached after the first run) ...", flush=True)
     rows: list[Row] = []
     notes: list[str] = []
+    if groups & {"process", "scaling", "gate"}:
+        notes.append(f"whole processes run `{' '.join(archcost_command())}`, median of {args.repeat} runs each, "
+                     "after one untimed run per command that writes its bytecode")
+        warm_bytecode(args.cache)
     if "models" in groups:
         for case in args.models.split(","):
             path = model_path(case, args.cache)
@@ -352,13 +553,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "corpus" in groups:
         print("  corpus (dynamic dims free), measuring ...", flush=True)
         rows += corpus_rows(args.repeat, args.timeout, notes)
+    if "process" in groups:
+        for case in args.process_models.split(","):
+            path = model_path(case, args.cache)
+            print(f"  {case} as whole processes: {path.stat().st_size / 1e6:.1f} MB, measuring ...", flush=True)
+            rows += process_rows(case, path, args.repeat, args.timeout, notes)
+    if "gate" in groups:
+        print(f"  archcost gate over {GATE_MODELS} models, measuring ...", flush=True)
+        rows += gate_rows(args.cache, args.repeat, args.timeout, notes)
     print()
     print(render(rows))
     print()
     for note in notes:
         print(f"- {note}")
-    missed = [r.case for r in rows if r.verdict == "MISSED"]
+    missed = [f"{r.case} [{r.target}]" if r.target != "-" else r.case for r in rows if r.verdict == "MISSED"]
     print(f"\ntargets missed: {', '.join(missed)}" if missed else "\nevery target met")
+    unavailable = [r.case for r in rows if r.verdict == "not available"]
+    if unavailable:
+        print(f"not available in this archcost: {', '.join(unavailable)}")
     return 0
 
 
