@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 MAX_NODES = 1_000_000
 
 Shape = tuple[Count, ...]
+#: A node's enclosing modules, outermost first: (full dotted name, class name) pairs.
+Scope = tuple[tuple[str, str], ...]
 
 
 class TensorKind(str, enum.Enum):
@@ -72,13 +74,21 @@ class OpNode:
     domain: str = ""
     #: Where the node came from, for error messages (``specs/x.yaml:12``).
     source: str | None = None
+    #: The modules the node sits in, outermost first: ``(("layer1", "Sequential"),
+    #: ("layer1.0", "Bottleneck"))``; a name is the module's full dotted path, a class ``""``
+    #: where the front end does not know it. Empty when the graph records no scopes.
+    scope: Scope = ()
+    #: The source framework's op the node came from, where the exporter records it
+    #: (``aten.conv2d.default``); ``""`` otherwise.
+    origin: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
 
     @classmethod
     def adopt(cls, name: str, op_type: str, inputs: tuple[str, ...], outputs: tuple[str, ...],
-              attrs: dict[str, Any], domain: str, source: str | None) -> OpNode:
+              attrs: dict[str, Any], domain: str, source: str | None, scope: Scope = (),
+              origin: str = "") -> OpNode:
         """An OpNode that takes ownership of ``attrs`` (a dict no one else holds).
 
         The same node as the constructor gives, without copying ``attrs`` or setting
@@ -87,7 +97,8 @@ class OpNode:
         """
         node = object.__new__(cls)
         node.__dict__.update(name=name, op_type=op_type, inputs=inputs, outputs=outputs,
-                             attrs=MappingProxyType(attrs), domain=domain, source=source)
+                             attrs=MappingProxyType(attrs), domain=domain, source=source, scope=scope,
+                             origin=origin)
         return node
 
 

@@ -13,6 +13,12 @@ def add_parser(sub: Any) -> None:
                             description=__doc__)
     add_model_arguments(parser)
     parser.add_argument("--format", default="table", choices=("table", "markdown", "csv", "json"))
+    parser.add_argument("--by", default="layer", choices=("layer", "module"),
+                        help="break the cost down node by node (default) or by module, as a tree: "
+                        "the exporter's module scopes, '/'-separated node names, or a spec's blocks")
+    parser.add_argument("--depth", type=_depth, default=3, metavar="N",
+                        help="with --by module: levels of the module tree shown (default 3; 0 is the "
+                        "whole model)")
     parser.add_argument("--symbolic", action="store_true",
                         help="leave α (alpha) and the resolution free: print formulas")
     parser.add_argument("--symbol", action="append", default=[], metavar="NAME",
@@ -30,6 +36,12 @@ def add_parser(sub: Any) -> None:
 
     add_device_arguments(parser)
     parser.set_defaults(run=run)
+
+
+def _depth(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"--depth must be 0 or a positive whole number, got {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if device is not None:
         from archcost.cost.roofline import roofline
 
-        write(render(report, args.format, roofline(report, device)))
+        write(render(report, args.format, roofline(report, device), by=args.by, depth=args.depth))
     else:
-        write(render(report, args.format))
+        write(render(report, args.format, by=args.by, depth=args.depth))
     if args.strict and (report.unknown or report.uncosted):
         return ExitCode.FAILED
     return ExitCode.OK

@@ -442,6 +442,7 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
             source=node.source,
             input_names=node.inputs,
             output_names=node.outputs,
+            scope=node.scope, origin=node.origin,
         )
     )
     return None

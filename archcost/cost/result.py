@@ -55,6 +55,10 @@ class LayerRow(_ParamKinds):
     #: Tensor names, parallel to the node's ONNX inputs and outputs ("" for an omitted input).
     input_names: tuple[str, ...] = ()
     output_names: tuple[str, ...] = ()
+    #: The modules the node sits in, outermost first (see :attr:`archcost.graph.OpNode.scope`).
+    scope: tuple[tuple[str, str], ...] = ()
+    #: The source framework's op (``aten.conv2d.default``) where the exporter recorded it.
+    origin: str = ""
 
     @property
     def macs(self) -> Count:
@@ -93,6 +97,34 @@ class CategoryShare:
     weights: Count
     params: Count
     nodes: int
+
+
+@dataclass(frozen=True)
+class ModuleShare:
+    """One module's figures: sums over every node inside it, at any depth.
+
+    Every front end records the modules a node sits in (:attr:`archcost.graph.OpNode.scope`):
+    the dynamo exporter's name scopes and classes, ``/``-separated node names (TorchScript,
+    tf2onnx, paddle2onnx), a spec's block calls, repeat groups and layers. A parent's cost is
+    at least the sum of its children's: what a module computes outside its submodules (an
+    ``x + y`` in its ``forward``) counts in it and in none of them. A module called more than
+    once (one ``nn.ReLU`` applied three times) is one module, its figures summed over the
+    calls, as PyTorch's per-module counters report it.
+    """
+
+    #: The full dotted name (``layer1.0.conv1``); ``""`` for the root, the whole model.
+    name: str
+    #: The module's class (``Bottleneck``), a spec's block or layer kind; ``""`` when unknown.
+    kind: str
+    #: 0 for the root, 1 for its children, and so on.
+    depth: int
+    cost: Count
+    macs: Count
+    params: Count
+    weights: Count
+    nodes: int
+    #: The first output of the module's last node in graph order.
+    output: Shape
 
 
 @dataclass(frozen=True)
@@ -178,6 +210,22 @@ class Report:
             if c in nodes
         }
 
+    @property
+    def has_module_scopes(self) -> bool:
+        """Whether the graph records which module any node sits in (see :class:`ModuleShare`)."""
+        return any(row.scope for row in self.layers)
+
+    def by_module(self, depth: int | None = None) -> list[ModuleShare]:
+        """The module tree in pre-order (each module before its submodules, siblings in the
+        order the graph first reaches them), down to ``depth`` (every level when ``None``).
+
+        The first entry is the root (depth 0), the whole model; it is the only entry when the
+        graph records no module scopes.
+        """
+        if depth is not None and depth < 0:
+            raise ValueError(f"depth must be 0 or more, got {depth}")
+        return _by_module(self, depth)
+
     def substitute(self, mapping: Mapping[Any, Any]) -> Report:
         """The same report with SymPy ``subs(mapping)`` applied to every count and shape."""
         import dataclasses
@@ -241,9 +289,16 @@ class Report:
                     "params": _json(r.params),
                     "params_by_kind": {k: _json(r.params_by_kind.get(k, 0)) for k in PARAM_ROLES},
                     "terms": {k: _json(v) for k, v in r.terms.items()},
+                    "module": r.scope[-1][0] if r.scope else "",
                 }
                 for r in self.layers
             ],
+            "modules": [
+                {"name": m.name, "class": m.kind, "depth": m.depth, "cost": _json(m.cost), "macs": _json(m.macs),
+                 "params": _json(m.params), "weights": _json(m.weights), "nodes": m.nodes,
+                 "output": [_json(d) for d in m.output]}
+                for m in self.by_module()
+            ] if self.has_module_scopes else [],
             "unknown_ops": [
                 {"op": u.op_type, "domain": u.domain or "ai.onnx", "nodes": list(u.nodes),
                  "tensor_share": u.tensor_share, "node_share": u.node_share}
@@ -252,6 +307,56 @@ class Report:
             "uncosted_nodes": list(self.uncosted),
             "notes": list(self.notes),
         }
+
+
+class _Sums:
+    __slots__ = ("children", "cost", "depth", "kind", "macs", "nodes", "output", "params", "weights")
+
+    def __init__(self, kind: str, depth: int) -> None:
+        self.kind = kind
+        self.depth = depth
+        self.cost: Count = 0
+        self.macs: Count = 0
+        self.params: Count = 0
+        self.weights: Count = 0
+        self.nodes = 0
+        self.output: Shape = ()
+        self.children: list[str] = []
+
+    def add(self, report: Report, row: LayerRow) -> None:
+        self.cost = self.cost + report.cost_of(row)
+        self.macs = self.macs + row.macs
+        self.params = self.params + row.params
+        self.weights = self.weights + row.weights
+        self.nodes += 1
+        if row.outputs:
+            self.output = row.outputs[0]
+
+
+def _by_module(report: Report, depth: int | None) -> list[ModuleShare]:
+    root = _Sums("", 0)
+    modules: dict[str, _Sums] = {"": root}
+    for row in report.layers:
+        root.add(report, row)
+        parent = ""
+        for level, (name, kind) in enumerate(row.scope, start=1):
+            if depth is not None and level > depth:
+                break
+            sums = modules.get(name)
+            if sums is None:
+                sums = modules[name] = _Sums(kind, level)
+                modules[parent].children.append(name)
+            sums.add(report, row)
+            parent = name
+    ordered: list[ModuleShare] = []
+    stack = [""]
+    while stack:
+        name = stack.pop()
+        s = modules[name]
+        ordered.append(ModuleShare(name, s.kind, s.depth, s.cost, s.macs, s.params, s.weights,
+                                   s.nodes, s.output))
+        stack.extend(reversed(s.children))
+    return ordered
 
 
 def _sum(values: Any) -> Count:

@@ -26,6 +26,7 @@ from archcost.dtypes import FLOAT_DTYPES, dtype_name, is_integer
 from archcost.errors import GraphError, LimitError, ModelFormatError, UsageError
 from archcost.frontends.onnx_inputs import GivenShape, bind, complete, declared_inputs, given_values, input_shape
 from archcost.frontends.onnx_wire import DATA_LOCATION_EXTERNAL, AttributeType
+from archcost.frontends.scopes import node_scope
 from archcost.graph import Graph, GraphBuilder, OpNode, Tensor, TensorKind
 from archcost.ledger import Ledger
 from archcost.ops.tensor import MAX_VALUE_ELEMENTS, ConstTensor
@@ -378,6 +379,8 @@ class _NodeReader:
         self.where = f"{_where(display, path)}:node "
         self.used: set[str] = set()
         self.converted: dict[int, tuple[Any, Any]] = {}
+        #: Module scopes by their metadata strings (see archcost.frontends.scopes).
+        self.scopes: dict[tuple[str, str], Any] = {}
 
     def value(self, attr: Any, index: int) -> Any:
         if self.bodies:
@@ -403,7 +406,9 @@ class _NodeReader:
             # Opsets 2-17 split evenly into as many parts as the node has outputs; the
             # rule reads that count from ``num_outputs`` (opset 18's spelling).
             attrs["num_outputs"] = len(outputs)
-        return OpNode.adopt(name, node.op_type, tuple(node.input), outputs, attrs, domain, f"{self.where}{index}")
+        scope, origin = node_scope(node.name, getattr(node, "metadata_props", ()), self.scopes)
+        return OpNode.adopt(name, node.op_type, tuple(node.input), outputs, attrs, domain, f"{self.where}{index}",
+                            scope, origin)
 
 
 # --- subgraphs ----------------------------------------------------------------------------

@@ -158,7 +158,12 @@ def _body_nodes(call: Any, function: Any, table: Mapping[_Key, Any], display: st
                     continue  # not given, no default: the inner op uses its own default
                 attr = _Override(source, name=attr.name, ref_attr_name="")
             attributes.append(attr)
-        named = _Override(inner, name=prefix + (inner.name or f"{inner.op_type}_{index}"), attribute=attributes)
+        fields: dict[str, Any] = {"name": prefix + (inner.name or f"{inner.op_type}_{index}"),
+                                  "attribute": attributes}
+        if not list(getattr(inner, "metadata_props", ())):
+            # The body sits in the caller's module (archcost.frontends.scopes).
+            fields["metadata_props"] = getattr(call, "metadata_props", ())
+        named = _Override(inner, **fields)
         nodes.extend(_expand_node(named, table, display, budget, depth, rename))
     return nodes
 

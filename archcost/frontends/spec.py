@@ -20,7 +20,7 @@ from archcost.errors import ArchcostError, ExpressionError, LimitError, SpecErro
 from archcost.expr import evaluate_text
 from archcost.frontends.spec_layers import COMMON_FIELDS, LAYER_KINDS, LayerContext, Lowering
 from archcost.frontends.yaml_loader import LocatedDict, LocatedList, load_yaml
-from archcost.graph import Graph, Tensor, TensorKind
+from archcost.graph import Graph, Scope, Tensor, TensorKind
 from archcost.numeric import Scalar, is_concrete, normalize
 
 #: Largest ``repeat`` accepted for one layer or block.
@@ -224,6 +224,8 @@ class _Scope:
     names: dict[str, str]
     last: str | None = None
     counters: dict[str, int] = field(default_factory=dict)
+    #: The modules these layers sit in (block calls and repeat groups), outermost first.
+    modules: Scope = ()
 
 
 class _Lowerer:
@@ -328,16 +330,20 @@ class _Lowerer:
         repeat = self._repeat(layer, env, label)
         inputs = self._inputs(layer, scope, label)
         output = inputs[0] if inputs else ""
+        kind = str(layer.get("op", layer.get("use")))
+        # A repeated layer is a module of its copies, as an nn.Sequential of them would be.
+        modules = (*scope.modules, (scope.prefix + base, f"{kind}×{repeat}")) if repeat > 1 else scope.modules
         for r in range(repeat):
             if len(self.lowering.builder.nodes) > MAX_SPEC_NODES:
                 raise LimitError(f"{label}: the spec expands to more than {MAX_SPEC_NODES:,} operator "
                                  "nodes (nested repeat and blocks multiply)", where=where)
             name = base if repeat == 1 else f"{base}_{r + 1}"
             full = scope.prefix + name
+            module = (*modules, (full, kind))
             if "op" in layer:
-                output = self._lower_kind(layer, full, inputs, env, where, context)
+                output = self._lower_kind(layer, full, inputs, env, where, context, module)
             else:
-                output = self._lower_block(layer, full, inputs, env, where, depth, context)
+                output = self._lower_block(layer, full, inputs, env, where, depth, context, module)
             scope.names[name] = output
             inputs = [output]
         scope.names[base] = output
@@ -378,7 +384,7 @@ class _Lowerer:
 
     def _lower_kind(
         self, layer: LocatedDict, full: str, inputs: list[str], env: dict[str, Scalar], where: str,
-        context: str,
+        context: str, module: Scope,
     ) -> str:
         kind_name = layer["op"]
         kind = LAYER_KINDS.get(kind_name)
@@ -396,7 +402,7 @@ class _Lowerer:
                     f"allowed: {', '.join(allowed)}",
                     where=self.where(layer.line_of(key)),
                 )
-        ctx = LayerContext(self.lowering, full, layer, inputs, env, where, context)
+        ctx = LayerContext(self.lowering, full, layer, inputs, env, where, context, module)
         try:
             return kind.lower(ctx)
         except SpecError:
@@ -407,7 +413,7 @@ class _Lowerer:
 
     def _lower_block(
         self, layer: LocatedDict, full: str, inputs: list[str], env: dict[str, Scalar], where: str,
-        depth: int, context: str,
+        depth: int, context: str, module: Scope,
     ) -> str:
         block_name = layer["use"]
         block = self.blocks.get(block_name)
@@ -452,7 +458,7 @@ class _Lowerer:
         if not isinstance(body, LocatedList) or not body:
             raise SpecError(f"block {block_name!r} needs a non-empty 'layers' list",
                             where=self.where(block.line))
-        scope = _Scope(prefix=f"{full}.", names={"input": source}, last=source)
+        scope = _Scope(prefix=f"{full}.", names={"input": source}, last=source, modules=module)
         for i, extra in enumerate(inputs[1:], start=1):
             scope.names[f"input{i}"] = extra
         inner = f" (in block {block_name!r} used at line {layer.line})"

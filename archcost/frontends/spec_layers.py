@@ -16,7 +16,7 @@ from typing import Any
 from archcost.errors import ArchcostError, ExpressionError, SpecError
 from archcost.expr import evaluate_text
 from archcost.frontends.yaml_loader import LocatedDict, LocatedList
-from archcost.graph import GraphBuilder, OpNode, Tensor, TensorKind
+from archcost.graph import GraphBuilder, OpNode, Scope, Tensor, TensorKind
 from archcost.numeric import Count, Scalar, exact_div, is_concrete, normalize
 from archcost.ops import lookup
 from archcost.ops.registry import InputInfo, apply_rule
@@ -75,9 +75,12 @@ class LayerContext:
         env: Mapping[str, Scalar],
         where: str,
         context: str = "",
+        scope: Scope = (),
     ) -> None:
         self.lowering = lowering
         self.name = name
+        #: The blocks this layer sits in and the layer itself, for reports by module.
+        self.scope = scope
         self.fields = fields
         self.inputs = inputs
         self.env = env
@@ -178,7 +181,8 @@ class LayerContext:
     ) -> str:
         """Add an operator; its one output is named after the layer (plus ``suffix``)."""
         name = self.name if suffix is None else f"{self.name}.{suffix}"
-        node = OpNode(name, op_type, tuple(inputs), (name,), dict(attrs or {}), source=self.where)
+        node = OpNode(name, op_type, tuple(inputs), (name,), dict(attrs or {}), source=self.where,
+                      scope=self.scope)
         try:
             self.lowering.add_node(node)
         except SpecError:

@@ -9,13 +9,24 @@ from archcost.cost.result import Report
 from archcost.cost.roofline import Roofline
 from archcost.report import render as renderer
 from archcost.report.format import exact, humanize, markdown_cell
-from archcost.report.layers import category_shares_table, layers_table
+from archcost.report.layers import category_shares_table, layers_table, modules_table
 
 FORMATS = ("table", "markdown", "csv", "json")
+#: How ``analyze`` breaks the cost down: node by node, or by module (as a tree).
+BREAKDOWNS = ("layer", "module")
+#: The module tree's default depth: fvcore's ``flop_count_table`` and torchinfo's ``summary`` use 3.
+DEFAULT_DEPTH = 3
 
 
-def render(report: Report, fmt: str, roofline: Roofline | None = None) -> str:
-    """The report in ``fmt``: ``table``, ``markdown``, ``csv`` or ``json``; ``roofline`` adds its columns."""
+def render(report: Report, fmt: str, roofline: Roofline | None = None, *, by: str = "layer",
+           depth: int | None = DEFAULT_DEPTH) -> str:
+    """The report in ``fmt``: ``table``, ``markdown``, ``csv`` or ``json``; ``roofline`` adds its columns.
+
+    ``by="module"`` shows the module tree down to ``depth`` instead of the per-layer table (JSON
+    carries both, the tree at every depth).
+    """
+    if by == "module" and fmt != "json":
+        return _by_module(report, fmt, depth)
     if fmt == "json":
         from archcost.cost.memory import activation_memory
 
@@ -69,6 +80,22 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
         lines.append("")
     lines += _note_lines(report)
     return "\n".join(lines)
+
+
+def _by_module(report: Report, fmt: str, depth: int | None) -> str:
+    table = modules_table(report, depth)
+    if fmt == "csv":
+        return renderer.table_csv(table, header="titles", convention=False)
+    style = "github" if fmt == "markdown" else "simple"
+    t = report.totals
+    unit = report.convention.unit
+    cell = _cell(style)
+    lines = [f"# {cell(report.model)}" if style == "github" else f"model: {report.model}", "",
+             f"convention: {report.convention.name} ({report.convention.description})", "",
+             renderer.grid(table, style), "", *(f"{cell(n)}" for n in table.notes), "",
+             f"total {unit}: {exact(t.cost)}" + ("" if report.is_symbolic else f" ({humanize(t.cost)})"),
+             f"params (trainable: weight + bias + norm): {exact(t.params)}", ""]
+    return "\n".join(lines + _free_lines(report, style) + _assumption_lines(report, style))
 
 
 def _note_lines(report: Report) -> list[str]:

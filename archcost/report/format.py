@@ -112,7 +112,9 @@ def csv_cell(value: Any) -> Any:
 
 
 def markdown_cell(value: Any) -> Any:
-    """Escape the column separator in markdown table cells."""
+    """Escape the column separator in markdown table cells, and ``<``, ``&`` so that a name never
+    becomes markup in a renderer that passes HTML through."""
     if isinstance(value, str):
-        return value.replace("\\", "\\\\").replace("|", "\\|")
+        return (value.replace("&", "&amp;").replace("<", "&lt;").replace("\\", "\\\\")
+                .replace("|", "\\|"))
     return value

@@ -88,3 +88,27 @@ def category_shares_table(report: Report) -> Table:
     return make_table("categories", f"{report.model}: where the {unit} go", columns, rows,
                       convention=convention_text(report))
 
+
+
+def modules_table(report: Report, depth: int | None = None) -> Table:
+    """Cost, share of the total, params and output shape per module, as a tree down to ``depth``.
+
+    The first row is the whole model; each module's figures include its submodules'. When
+    the graph records no module scopes the table is that one row, and a note says so.
+    """
+    t = report.totals
+    rows = [[m.name or report.model, m.depth, m.kind, m.cost, percent_of(m.cost, t.cost), m.params,
+             shape_text(m.output) if m.output else ""] for m in report.by_module(depth)]
+    unit = report.convention.unit
+    columns = (Column("module", "module", depth_from="depth"), Column("depth", "depth", Kind.EXACT),
+               Column("class", "class"), Column("cost", unit, Kind.EXACT),
+               Column("cost_percent", f"% {unit}", Kind.PERCENT), Column("params", "params", Kind.EXACT),
+               Column("output", "output"))
+    if report.has_module_scopes:
+        notes = ["A module's figures include its submodules'; what it computes outside them counts in it "
+                 "alone, so children can sum to less than their parent."]
+    else:
+        notes = ["This graph records no module scopes (no exporter name scopes, no '/'-separated node "
+                 "names, no spec blocks), so the model is shown as one module."]
+    return make_table("modules", f"{report.model}: where the {unit} go by module", columns, rows,
+                      convention=convention_text(report), notes=notes)

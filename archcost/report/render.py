@@ -73,6 +73,21 @@ def _body(table: Table) -> list[tuple[Any, ...]]:
     return [*table.rows, *([table.total] if table.total is not None else [])]
 
 
+#: One level of a tree column's indent. Visible, because tabulate strips leading spaces.
+TREE_INDENT = "· "
+
+
+def _shown(table: Table, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``row`` as human formats show it: tree columns indented by their row's depth."""
+    cells = list(row)
+    for i, column in enumerate(table.columns):
+        if column.depth_from and isinstance(cells[i], str):
+            depth = row[table.column(column.depth_from)]
+            if isinstance(depth, int) and depth > 0:
+                cells[i] = TREE_INDENT * depth + cells[i]
+    return tuple(cells)
+
+
 def _titles(table: Table) -> list[str]:
     return [c.title for c in table.columns]
 
@@ -90,7 +105,8 @@ def _preamble(table: Table) -> list[str]:
 
 def _cells(table: Table, style: str) -> list[list[str]]:
     cell = _markdown_value if style == "github" else human_cell
-    return [[cell(v, c) for v, c in zip(row, table.columns, strict=False)] for row in _body(table)]
+    return [[cell(v, c) for v, c in zip(_shown(table, row), table.columns, strict=False)]
+            for row in _body(table)]
 
 
 def grid(table: Table, style: str = "simple") -> str:
@@ -231,7 +247,8 @@ def table_latex(table: Table) -> str:
         "\\midrule",
     ]
     for row in table.rows:
-        lines.append(" & ".join(_latex_value(v, c) for v, c in zip(row, table.columns, strict=False)) + " \\\\")
+        lines.append(" & ".join(_latex_value(v, c) for v, c in zip(_shown(table, row), table.columns, strict=False))
+                     + " \\\\")
     if table.total is not None:
         lines.append("\\midrule")
         lines.append(" & ".join(_latex_value(v, c) for v, c in zip(table.total, table.columns, strict=False)) + " \\\\")
@@ -259,7 +276,7 @@ def table_html_fragment(table: Table) -> str:
     for row in table.rows:
         flagged = any(v == "FLAGGED" for v in row)
         cells = "".join(f'<td{" class=num" if i in numeric else ""}>{_html_value(v, c)}</td>'
-                        for i, (v, c) in enumerate(zip(row, table.columns, strict=False)))
+                        for i, (v, c) in enumerate(zip(_shown(table, row), table.columns, strict=False)))
         parts.append(f'<tr{" class=flagged" if flagged else ""}>{cells}</tr>')
     parts.append("</tbody>")
     if table.total is not None:

@@ -49,6 +49,9 @@ class Column:
     cited: bool = False
     #: Written after a ``DECIMAL`` cell (``" %"``).
     unit: str = ""
+    #: The key of a column holding each row's depth in a tree: human formats indent this
+    #: column's text by that many levels (machine formats keep the text as it is).
+    depth_from: str = ""
 
 
 #: Status words a comparison row carries.
