@@ -7,14 +7,18 @@ from typing import Any
 
 from archcost.cost.pipeline import gc_paused
 from archcost.cost.result import Report
+from archcost.errors import UsageError
 from archcost.numeric import Scalar
 
 __all__ = ["analyze", "gc_paused"]
 
 
 def analyze(
-    model: str,
+    model: Any,
+    example_inputs: Any = None,
     *,
+    dynamic_shapes: Any = None,
+    example_kwargs: Mapping[str, Any] | None = None,
     convention: str = "paper",
     symbols: Iterable[str] | None = (),
     continuous: bool = False,
@@ -23,15 +27,25 @@ def analyze(
     branch: str | None = None,
     input_shapes: Mapping[str, Sequence[int | None]] | None = None,
     input_values: Mapping[str, Sequence[Any]] | None = None,
+    input_dtypes: Mapping[str, str] | None = None,
     **kwargs: Scalar | str,
 ) -> Report:
-    """Analyze a spec path, an ONNX path or a zoo name.
+    """Analyze a spec path, an ONNX path, a zoo name or a PyTorch module.
 
     Parameters
     ----------
     model:
         ``mobilenet_v1``, ``specs/x.yaml`` or ``model.onnx`` (the format is read from the
-        file's content, not its name).
+        file's content, not its name); ``package.module:callable``, a PyTorch module that
+        ``callable()`` builds (``input_shapes`` give its example inputs); or a
+        ``torch.nn.Module`` object, with ``example_inputs``.
+    example_inputs, example_kwargs, dynamic_shapes:
+        A ``torch.nn.Module`` only: the example inputs (a tensor or a tuple), keyword inputs,
+        and ``torch.export``'s ``dynamic_shapes``, where a dim may be a plain string:
+        ``{"input_ids": {0: "batch", 1: "sequence"}}``. Named dims become the formulas'
+        symbols. The module is exported by ``torch.onnx.export(dynamo=True)`` in memory, in
+        eval mode, and put back in its mode (:mod:`archcost.frontends.pytorch`); needs
+        ``pip install 'archcost[torch]'``.
     convention:
         ``paper`` (MACs of conv/Gemm/MatMul) or ``flops``.
     symbols:
@@ -56,6 +70,9 @@ def analyze(
     input_values:
         ONNX only: the contents of small graph inputs, ``{"sr": [16000]}``; shape
         arithmetic and If conditions read them as constants.
+    input_dtypes:
+        A ``package.module:callable`` reference only: example input dtypes by input name
+        (``{"input_ids": "int64"}``; default ``float32``).
 
     Examples
     --------
@@ -67,6 +84,14 @@ def analyze(
     """
     from archcost.cost.pipeline import analyze_model
 
+    if not isinstance(model, str):
+        from archcost.frontends.loader import torch_source
+
+        model = torch_source(model, () if example_inputs is None else example_inputs,
+                             example_kwargs=example_kwargs, dynamic_shapes=dynamic_shapes)
+    elif example_inputs is not None or example_kwargs or dynamic_shapes is not None:
+        raise UsageError("example_inputs, example_kwargs and dynamic_shapes are for a torch.nn.Module; "
+                         f"{model!r} is a name or a path (bind its inputs with input_shapes)")
     return analyze_model(model, convention=convention, symbols=symbols, continuous=continuous,
                          params={**(params or {}), **kwargs}, reader=reader, branch=branch,
-                         input_shapes=input_shapes, input_values=input_values)
+                         input_shapes=input_shapes, input_values=input_values, input_dtypes=input_dtypes)

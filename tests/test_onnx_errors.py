@@ -67,6 +67,10 @@ def test_files_of_other_frameworks_are_named(tmp_path: Path) -> None:
         path.write_bytes(data)
         line = _fails_with_one_line(path, name, "archcost reads ONNX models and YAML specs")
         assert "malformed YAML" not in line and "UTF-8" not in line
+        if name.endswith((".pt", ".pth", ".safetensors")):
+            # PyTorch weights: say they are not the architecture, and how to analyze the code instead.
+            assert "weights, not the architecture" in line
+            assert "archcost analyze package.module:build_model" in line and "archcost.analyze(module" in line
     _fails_with_one_line(tmp_path, "is a directory")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values, write
+from archcost.cli.common import add_model_arguments, parse_inputs_and_dtypes, parse_sets, parse_values, write
 
 
 def add_parser(sub: Any) -> None:
@@ -54,10 +54,11 @@ def run(args: argparse.Namespace) -> int:
         symbols = tuple(args.symbol)
     elif args.symbolic or args.continuous:
         symbols = None
+    shapes, dtypes = parse_inputs_and_dtypes(args.inputs)
     report = analyze(args.model, convention=args.convention, symbols=symbols,
                      continuous=args.continuous, params=parse_sets(args.sets), reader=args.reader,
-                     branch=args.branch, input_shapes=parse_inputs(args.inputs),
-                     input_values=parse_values(args.values))
+                     branch=args.branch, input_shapes=shapes, input_values=parse_values(args.values),
+                     input_dtypes=dtypes)
     from archcost.cli.profile import device_from_args
 
     device = device_from_args(args)

@@ -12,7 +12,9 @@ from archcost.errors import UsageError
 T = TypeVar("T")
 R = TypeVar("R")
 
-MODEL_HELP = "a zoo name (mobilenet_v1), a spec .yaml or an .onnx file"
+MODEL_HELP = ("a zoo name (mobilenet_v1), a spec .yaml, an .onnx file, or package.module:callable, a PyTorch "
+              "module that callable() builds: archcost imports that package and runs that code (needs "
+              "pip install 'archcost[torch]'; give example inputs with --input)")
 
 
 def add_set_argument(
@@ -28,7 +30,9 @@ def add_input_argument(parser: argparse.ArgumentParser) -> None:
     """``--input NAME=DIMxDIMx...`` (repeatable), read with :func:`parse_inputs`."""
     parser.add_argument("--input", dest="inputs", action="append", default=[], metavar="NAME=DIMxDIMx...",
                         help="bind a whole ONNX graph input's shape, e.g. x=1x3x224x224 "
-                        "(? leaves an axis free; repeatable)")
+                        "(? leaves an axis free; repeatable); for a PyTorch module, the example "
+                        "inputs: NAME=SHAPE for a forward parameter, or SHAPE alone for the next "
+                        "positional one")
 
 
 def add_value_argument(parser: argparse.ArgumentParser) -> None:
@@ -46,10 +50,23 @@ def parse_values(items: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def parse_inputs(items: list[str]) -> dict[str, tuple[int | None, ...]]:
-    """``["x=1x3x224x224"]`` → ``{"x": (1, 3, 224, 224)}``."""
-    from archcost.frontends.onnx_inputs import parse_input_shape
+    """``["x=1x3x224x224"]`` → ``{"x": (1, 3, 224, 224)}``; a shape without a name is the next
+    positional input of a PyTorch module, ``#1``, ``#2``..."""
+    shapes, dtypes = parse_inputs_and_dtypes(items)
+    if dtypes:
+        name = next(iter(dtypes))
+        raise UsageError(f"--input {name}: a dtype (SHAPE:{dtypes[name]}) is taken by `archcost analyze` "
+                         "for a PyTorch module reference")
+    return shapes
 
-    return _by_input("--input", [parse_input_shape(item) for item in items])
+
+def parse_inputs_and_dtypes(items: list[str]) -> tuple[dict[str, tuple[int | None, ...]], dict[str, str]]:
+    """``["input_ids=1x16:int64", "1x3x8x8"]`` → ``({"input_ids": (1, 16), "#1": (1, 3, 8, 8)},
+    {"input_ids": "int64"})``: shapes with the dtypes a PyTorch module's example inputs take."""
+    from archcost.frontends.onnx_inputs import parse_input_items
+
+    pairs, dtypes = parse_input_items(items)
+    return _by_input("--input", pairs), dtypes
 
 
 def _by_input(option: str, pairs: list[tuple[str, T]]) -> dict[str, T]:

@@ -30,6 +30,7 @@ def analyze_model(
     branch: str | None = None,
     input_shapes: Mapping[str, Sequence[int | None]] | None = None,
     input_values: Mapping[str, Any] | None = None,
+    input_dtypes: Mapping[str, str] | None = None,
 ) -> Report:
     """Load ``model`` and analyze it under ``convention`` (see :func:`archcost.api.analyze`)."""
     from archcost.cost.analyze import analyze_graph
@@ -39,7 +40,7 @@ def analyze_model(
     with gc_paused():
         loaded = load_model(model, params=params, symbols=None if symbols is None else tuple(symbols),
                             continuous=continuous, input_shapes=input_shapes, input_values=input_values,
-                            reader=reader)
+                            reader=reader, input_dtypes=input_dtypes)
         report = analyze_graph(loaded.graph, conv, bindings=loaded.bindings, symbols=loaded.symbols,
                                source=loaded.source.model, published=loaded.published, branch=branch,
                                ledger=loaded.ledger)

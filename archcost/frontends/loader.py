@@ -25,8 +25,9 @@ from archcost.ledger import PARAMETER, Ledger
 if TYPE_CHECKING:
     from archcost.frontends.spec import Spec
 
-#: Model formats :func:`load_model` builds graphs from.
-FORMATS = ("onnx", "spec")
+#: Model formats :func:`load_model` builds graphs from: an ONNX file (or an in-memory ModelProto),
+#: a YAML spec, or a ``package.module:callable`` reference to a PyTorch module.
+FORMATS = ("onnx", "spec", "torch")
 #: Parameters a spec leaves free when asked for its symbolic form without names: α and ρ.
 DEFAULT_SYMBOLS = ("alpha", "resolution")
 #: Bytes read to tell the format (a spec's text is judged on this much).
@@ -49,6 +50,9 @@ class Source:
     format: str
     #: The spec's validated top level (parameters, published figures); ``None`` for ONNX.
     spec: Spec | None = None
+    #: An ONNX ``ModelProto`` already in memory (a PyTorch module exported by
+    #: :mod:`archcost.frontends.pytorch`): read instead of ``path``.
+    proto: Any = None
 
 
 @dataclass(frozen=True)
@@ -70,10 +74,15 @@ class Loaded:
 
 
 def open_model(model: str | Source) -> Source:
-    """Resolve ``model`` (a zoo name or a path) and identify its format by content."""
+    """Resolve ``model`` (a zoo name, a path or a ``package.module:callable`` reference) and
+    identify its format by content."""
     if isinstance(model, Source):
         return model
+    from archcost.frontends.pytorch import is_module_reference
     from archcost.zoo import resolve
+
+    if is_module_reference(model) and not Path(model).exists():
+        return Source(model, Path(model), model, "torch")
 
     path, display = resolve(model)
     kind = sniff(path, display)
@@ -108,13 +117,18 @@ def sniff(path: Path, display: str) -> str:
                            where=display)
 
 
+#: What to do with a file of PyTorch weights: analyze the code that builds the model.
+_FROM_CODE = ("analyze the code that builds the model instead: archcost analyze package.module:build_model "
+              "--input 1x3x224x224, or archcost.analyze(module, example_inputs) in Python")
+
+
 def _foreign(head: bytes) -> str:
     """What a file of another framework is, by its magic bytes; ``""`` when none matches."""
     if head.startswith(b"PK\x03\x04"):
-        return ("a zip archive: a PyTorch checkpoint (.pt/.pth) or a Keras .keras file, weights without a "
-                "graph archcost can read; export the model to ONNX first (torch.onnx.export, tf2onnx)")
+        return ("a zip archive: a PyTorch checkpoint (.pt/.pth, a state dict: weights, not the architecture) or "
+                f"a Keras .keras file; for PyTorch, {_FROM_CODE}; for Keras, convert it to ONNX (tf2onnx)")
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        return "a Python pickle (a PyTorch checkpoint); export the model to ONNX first (torch.onnx.export)"
+        return f"a Python pickle (a PyTorch checkpoint: weights, not the architecture); {_FROM_CODE}"
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return "an HDF5 file (a Keras .h5 model); convert it to ONNX first (tf2onnx)"
     if head[4:8] == b"TFL3":
@@ -122,7 +136,7 @@ def _foreign(head: bytes) -> str:
     if head.startswith(b"GGUF"):
         return "a GGUF weight file (llama.cpp), weights without a graph"
     if len(head) > 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 1 << 32:
-        return "a safetensors file, weights without a graph"
+        return f"a safetensors file: weights, not the architecture; {_FROM_CODE}"
     return ""
 
 
@@ -146,6 +160,7 @@ def load_model(
     input_shapes: Mapping[str, Sequence[int | None]] | None = None,
     input_values: Mapping[str, Any] | None = None,
     reader: str = "wire",
+    input_dtypes: Mapping[str, str] | None = None,
 ) -> Loaded:
     """The graph of ``model`` with ``params`` applied.
 
@@ -153,17 +168,31 @@ def load_model(
     (``batch=1``); ``symbols`` names what stays free (``None``: a spec's α and
     resolution); ``continuous`` drops a spec's rounding rules (the paper's α², ρ²
     form); ``input_shapes`` and ``input_values`` bind an ONNX model's graph inputs
-    by name; ``reader`` is how an ONNX file is read (``wire`` or ``onnx``).
+    by name; ``reader`` is how an ONNX file is read (``wire`` or ``onnx``). For a PyTorch
+    module reference, ``input_shapes`` (and ``input_dtypes``) give the example inputs it is
+    exported with.
     """
     source = open_model(model)
     ledger = Ledger()
     values = dict(params or {})
+    if source.format == "torch":
+        source = _exported(source, input_shapes or {}, input_dtypes or {})
+        input_shapes = None  # traced at exactly these sizes
+    elif input_dtypes:
+        raise UsageError(f"{source.display}: a dtype in --input (NAME=SHAPE:DTYPE) is for PyTorch module "
+                         "references; an ONNX model declares its input types")
     if source.format == "onnx":
         from archcost.frontends.onnx import load_onnx_graph
 
+        for name, dims in (input_shapes or {}).items():
+            if name.startswith("#"):
+                shape = "x".join("?" if d is None else str(d) for d in dims)
+                raise UsageError(f"{source.display}: --input {shape} names no graph input: write "
+                                 "--input NAME=SHAPE (a shape alone is a PyTorch module's positional input)")
+
         graph, bindings = load_onnx_graph(source.path, source.display, bindings=values, symbols=symbols or (),
                                           reader=reader, input_shapes=input_shapes, ledger=ledger,
-                                          input_values=input_values)
+                                          input_values=input_values, model=source.proto)
         return Loaded(source, graph, bindings, (), ledger)
     if input_shapes or input_values:
         raise UsageError(f"{source.display}: --input and --value bind the graph inputs of an ONNX model; a "
@@ -182,3 +211,24 @@ def load_model(
     graph, bindings = build_graph(spec, parsed, symbols=free, continuous=continuous)
     multiples = {n: d.multiple_of for n, d in spec.params.items() if n in free and d.multiple_of}
     return Loaded(source, graph, bindings, free, ledger, spec.published, multiples if continuous else {})
+
+
+def _exported(source: Source, shapes: Mapping[str, Sequence[int | None]], dtypes: Mapping[str, str]) -> Source:
+    """A ``package.module:callable`` reference, built, traced with example inputs of ``shapes``
+    and exported to ONNX in memory (:mod:`archcost.frontends.pytorch`)."""
+    from archcost.frontends.pytorch import build_referenced_module, example_tensors, export_module
+
+    module = build_referenced_module(source.model)
+    args, kwargs = example_tensors(module, shapes, dtypes)
+    proto = export_module(module, args, example_kwargs=kwargs, name=source.model)
+    return Source(source.model, source.path, source.display, "onnx", proto=proto)
+
+
+def torch_source(module: Any, example_inputs: Any, *, example_kwargs: Mapping[str, Any] | None = None,
+                 dynamic_shapes: Any = None) -> Source:
+    """An ``nn.Module`` object, exported to ONNX in memory with its example inputs."""
+    from archcost.frontends.pytorch import export_module
+
+    proto = export_module(module, example_inputs, example_kwargs=example_kwargs, dynamic_shapes=dynamic_shapes)
+    name = proto.graph.name
+    return Source(name, Path(name), name, "onnx", proto=proto)

@@ -120,8 +120,10 @@ def load_onnx_graph(
     input_shapes: Mapping[str, GivenShape] | None = None,
     ledger: Ledger | None = None,
     input_values: Mapping[str, Sequence[Any]] | None = None,
+    model: Any = None,
 ) -> tuple[Graph, dict[str, Any]]:
-    """The graph of the ONNX model at ``path``, and the dim bindings applied.
+    """The graph of the ONNX model at ``path`` (or of ``model``, a ``ModelProto`` already in
+    memory), and the dim bindings applied.
 
     ``bindings`` maps dynamic dim names to values (``{"N": "1"}``); ``symbols``
     names dims that must stay free. Both must name dims the model has.
@@ -131,8 +133,9 @@ def load_onnx_graph(
     shape arithmetic and If conditions then read as constants.
     ``reader`` is one of :data:`READERS`; both give the same graph.
     """
-    model = read_model(path, display, reader)
-    check_external_data(model, path, display)
+    if model is None:
+        model = read_model(path, display, reader)
+        check_external_data(model, path, display)
     shapes_given = dict(input_shapes or {})
     initializer_names = {init.name for init in model.graph.initializer}
     declared = complete(declared_inputs(model.graph, initializer_names, display), shapes_given)

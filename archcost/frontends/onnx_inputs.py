@@ -129,6 +129,28 @@ def parse_input_shape(text: str) -> tuple[str, tuple[int | None, ...]]:
     return name, tuple(values)
 
 
+def parse_input_items(items: Sequence[str]) -> tuple[list[tuple[str, tuple[int | None, ...]]], dict[str, str]]:
+    """``--input`` items as (name, shape) pairs, and the dtypes given with ``:DTYPE``.
+
+    A shape without a name is a PyTorch module's next positional input, named ``#1``,
+    ``#2``...; an ONNX model refuses it (its inputs have names). A dtype is for a PyTorch
+    module's example inputs.
+    """
+    pairs = []
+    dtypes: dict[str, str] = {}
+    positional = 0
+    for item in items:
+        name, sep, dims = item.rpartition("=")
+        if not sep:
+            positional += 1
+            name, dims = f"#{positional}", item
+        dims, colon, dtype = dims.partition(":")
+        if colon:
+            dtypes[name] = dtype.strip()
+        pairs.append(parse_input_shape(f"{name}={dims}"))
+    return pairs, dtypes
+
+
 def complete(inputs: Sequence[InputDecl], input_shapes: Mapping[str, GivenShape]) -> list[InputDecl]:
     """Inputs the file gives no rank for take it from ``input_shapes``: each axis a dim of its own."""
     completed = []

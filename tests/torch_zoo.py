@@ -1,0 +1,70 @@
+"""PyTorch modules for tests/test_pytorch.py, importable as ``tests.torch_zoo:NAME`` references.
+
+torchvision 0.28.0 beside the CPU torch 2.13.0 wheel that CI installs cannot import
+``torchvision.models`` until the two compiled-op schemas it registers fakes for exist
+(ENVIRONMENT.md): :func:`torchvision_models` defines them first, on any machine where they
+are missing, and keeps the library alive. Importing this module needs torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+_SCHEMAS: Any = None
+
+
+def torchvision_models() -> Any:
+    """``torchvision.models``, importable beside a CPU-only torch."""
+    global _SCHEMAS
+    try:
+        import torchvision.models as models
+    except RuntimeError:
+        if _SCHEMAS is None:
+            _SCHEMAS = torch.library.Library("torchvision", "DEF")
+            _SCHEMAS.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+            _SCHEMAS.define("qnms(Tensor qdets, Tensor qscores, float iou_threshold) -> Tensor")
+        import torchvision.models as models
+    return models
+
+
+def resnet18() -> torch.nn.Module:
+    return torchvision_models().resnet18()
+
+
+class TinyConvNet(torch.nn.Module):
+    """conv-bn-relu, a residual add in forward, pooling and a classifier: modules and functional
+    code side by side."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8),
+                                        torch.nn.ReLU())
+        self.body = torch.nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.head = torch.nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.stem(x)
+        y = y + self.body(y)
+        return self.head(torch.nn.functional.adaptive_avg_pool2d(y, 1).flatten(1))
+
+
+class TinyTokenModel(torch.nn.Module):
+    """Token ids in: an embedding and a projection (int64 example inputs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(100, 16)
+        self.proj = torch.nn.Linear(16, 4)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.embed(input_ids))
+
+
+#: An instance, not a callable: a reference may name a module object too.
+INSTANCE = TinyConvNet()
+
+
+def not_a_module() -> int:
+    return 3
