@@ -146,6 +146,15 @@ def test_named_dims_given_as_strings_or_dims_become_the_symbols() -> None:
     assert by_dim.totals.macs.subs({s: 7 for s in by_dim.totals.macs.free_symbols}) == 2 * 7 * 64
 
 
+def test_a_named_dim_the_export_made_static_is_noted() -> None:
+    model = _tiny_llama()
+    ids = torch.zeros(1, 7, dtype=torch.int64)  # batch 1: torch.export specializes Llama's batch axis
+    report = archcost.analyze(model, example_kwargs={"input_ids": ids},
+                              dynamic_shapes={"input_ids": {0: "batch", 1: "sequence"}})
+    assert {s.name for s in report.totals.macs.free_symbols} == {"sequence"}
+    assert any("dynamic dim 'batch'" in n and "made static" in n and "size 1" in n for n in report.notes)
+
+
 def test_an_export_failure_is_one_error() -> None:
     class Fails(torch.nn.Module):
         def forward(self, x: Any) -> Any:

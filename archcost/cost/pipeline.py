@@ -44,6 +44,10 @@ def analyze_model(
         report = analyze_graph(loaded.graph, conv, bindings=loaded.bindings, symbols=loaded.symbols,
                                source=loaded.source.model, published=loaded.published, branch=branch,
                                ledger=loaded.ledger)
+    if loaded.source.notes:
+        import dataclasses
+
+        report = dataclasses.replace(report, notes=(*loaded.source.notes, *report.notes))
     if loaded.multiples:
         # The walk ran on R = m·k so that every strided size divided exactly; show R again.
         from archcost.symbols import multiple_symbol, param_symbol

@@ -53,6 +53,8 @@ class Source:
     #: An ONNX ``ModelProto`` already in memory (a PyTorch module exported by
     #: :mod:`archcost.frontends.pytorch`): read instead of ``path``.
     proto: Any = None
+    #: What the report must say about how the model was obtained (a dim the export made static).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,8 +222,8 @@ def _exported(source: Source, shapes: Mapping[str, Sequence[int | None]], dtypes
 
     module = build_referenced_module(source.model)
     args, kwargs = example_tensors(module, shapes, dtypes)
-    proto = export_module(module, args, example_kwargs=kwargs, name=source.model)
-    return Source(source.model, source.path, source.display, "onnx", proto=proto)
+    exported = export_module(module, args, example_kwargs=kwargs, name=source.model)
+    return Source(source.model, source.path, source.display, "onnx", proto=exported.proto, notes=exported.notes)
 
 
 def torch_source(module: Any, example_inputs: Any, *, example_kwargs: Mapping[str, Any] | None = None,
@@ -229,6 +231,6 @@ def torch_source(module: Any, example_inputs: Any, *, example_kwargs: Mapping[st
     """An ``nn.Module`` object, exported to ONNX in memory with its example inputs."""
     from archcost.frontends.pytorch import export_module
 
-    proto = export_module(module, example_inputs, example_kwargs=example_kwargs, dynamic_shapes=dynamic_shapes)
-    name = proto.graph.name
-    return Source(name, Path(name), name, "onnx", proto=proto)
+    exported = export_module(module, example_inputs, example_kwargs=example_kwargs, dynamic_shapes=dynamic_shapes)
+    name = exported.proto.graph.name
+    return Source(name, Path(name), name, "onnx", proto=exported.proto, notes=exported.notes)

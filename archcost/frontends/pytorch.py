@@ -32,6 +32,7 @@ import re
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +127,18 @@ def example_tensors(module: Any, shapes: Mapping[str, Sequence[int | None]],
     return tuple(args), kwargs
 
 
+@dataclass(frozen=True)
+class Exported:
+    """A module exported to ONNX, with what the report must say about the export."""
+
+    #: The ``onnx.ModelProto``.
+    proto: Any
+    #: Named dims torch.export made static (an example of size 1 specializes its axis).
+    notes: tuple[str, ...] = ()
+
+
 def export_module(module: Any, example_inputs: Any = (), *, example_kwargs: Mapping[str, Any] | None = None,
-                  dynamic_shapes: Any = None, name: str | None = None) -> Any:
+                  dynamic_shapes: Any = None, name: str | None = None) -> Exported:
     """``module`` as an ``onnx.ModelProto``, exported by the dynamo exporter in memory.
 
     ``example_inputs`` is a tensor or a tuple of positional inputs; ``dynamic_shapes`` is
@@ -158,9 +169,10 @@ def export_module(module: Any, example_inputs: Any = (), *, example_kwargs: Mapp
         module.train(training)
     proto = program.model_proto
     proto.graph.name = label
+    notes: tuple[str, ...] = ()
     if shapes is not None:
-        _rename_dims(proto, _declared_dims(module, args, kwargs, shapes))
-    return proto
+        notes = _rename_dims(proto, _declared_dims(module, args, kwargs, shapes))
+    return Exported(proto, notes)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -231,20 +243,29 @@ def _declared_dims(module: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]
     return found
 
 
-def _rename_dims(proto: Any, declared: Sequence[tuple[int, int, str]]) -> None:
-    """Give the exporter's dim symbols (``s70``) the user's names, wherever a shape holds them."""
+def _rename_dims(proto: Any, declared: Sequence[tuple[int, int, str]]) -> tuple[str, ...]:
+    """Give the exporter's dim symbols (``s70``) the user's names, wherever a shape holds them;
+    return a note for each named dim the export made static."""
     inputs = proto.graph.input
     mapping: dict[str, str] = {}
+    notes: list[str] = []
     for index, axis, name in declared:
         if index >= len(inputs):
             continue
         dims = inputs[index].type.tensor_type.shape.dim
-        if axis < len(dims) and dims[axis].dim_param and dims[axis].dim_param != name:
+        if axis >= len(dims):
+            continue
+        if not dims[axis].dim_param:
+            notes.append(f"dynamic dim {name!r} (input {inputs[index].name!r}, axis {axis}) was made static by "
+                         f"torch.export at the example's size {dims[axis].dim_value}: the figures hold for that "
+                         "size only (an example of size 1 is specialized; trace with 2 or more to keep it a symbol)")
+        elif dims[axis].dim_param != name:
             mapping.setdefault(dims[axis].dim_param, name)
     if not mapping:
-        return
+        return tuple(notes)
     pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in mapping) + r")\b")
     for value in [*proto.graph.input, *proto.graph.output, *proto.graph.value_info]:
         for dim in value.type.tensor_type.shape.dim:
             if dim.dim_param:
                 dim.dim_param = pattern.sub(lambda m: mapping[m.group(1)], dim.dim_param)
+    return tuple(notes)

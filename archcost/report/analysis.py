@@ -95,7 +95,7 @@ def _by_module(report: Report, fmt: str, depth: int | None) -> str:
              renderer.grid(table, style), "", *(f"{cell(n)}" for n in table.notes), "",
              f"total {unit}: {exact(t.cost)}" + ("" if report.is_symbolic else f" ({humanize(t.cost)})"),
              f"params (trainable: weight + bias + norm): {exact(t.params)}", ""]
-    return "\n".join(lines + _free_lines(report, style) + _assumption_lines(report, style))
+    return "\n".join(lines + _free_lines(report, style) + _assumption_lines(report, style) + _note_lines(report))
 
 
 def _note_lines(report: Report) -> list[str]:
