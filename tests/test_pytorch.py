@@ -200,3 +200,15 @@ def test_cli_reference_mistakes_are_one_line(reference: str, inputs: list[str], 
     assert out.returncode == 2
     assert message in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_verify_runs_the_exported_module_and_compare_takes_its_inputs() -> None:
+    pytest.importorskip("onnxruntime", reason="verify runs the export in onnxruntime")
+    out = run_cli("verify", "tests.torch_zoo:TinyConvNet", "--input", "1x3x16x16", timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "verified: what ran is what was inferred" in out.stdout
+    table = run_cli("compare", "tests.torch_zoo:TinyConvNet", "--input", "1x3x16x16", "--format", "csv",
+                    timeout=300)
+    assert table.returncode == 0, table.stderr
+    x = torch.randn(1, 3, 16, 16)
+    assert f"tests.torch_zoo:TinyConvNet,{torch_macs(torch_zoo.TinyConvNet(), (x,))['']}," in table.stdout

@@ -118,7 +118,7 @@ def measure(ref: ModelRef, *, convention: str = "paper", common: Mapping[str, st
     if common:
         declared = dict(common) if source.spec is None else {
             k: v for k, v in common.items() if k in source.spec.params}
-    onnx = source.format == "onnx"
+    onnx = source.format in ("onnx", "torch")  # graph inputs, or a PyTorch module's example inputs
     report = analyze_model(source, convention=convention, params={**declared, **ref.settings},
                            input_shapes=input_shapes if onnx else None,
                            input_values=input_values if onnx else None)

@@ -114,7 +114,9 @@ def verify(
     require_concrete(graph, "verify")
     report = analyze_graph(graph, PAPER, source=model, ledger=loaded.ledger)
     require_runtime_size(graph, "verify", report.tensor_shapes)
-    if loaded.source.format == "onnx":
+    if loaded.source.proto is not None:  # a PyTorch module, exported in memory
+        proto = _as_analyzed(loaded.source.proto)
+    elif loaded.source.format == "onnx":
         proto = _load_with_weights(loaded.source.path, model)
     else:
         proto = graph_to_onnx(graph, seed=seed)
@@ -163,6 +165,11 @@ def _load_with_weights(path: Any, display: str) -> Any:
     except Exception as err:
         raise ModelFormatError(f"cannot load the model's weights to run it ({type(err).__name__}: {err})",
                                where=display) from None
+    return _as_analyzed(model)
+
+
+def _as_analyzed(model: Any) -> Any:
+    """``model`` as the analysis read it: local functions expanded."""
     if model.functions:
         from archcost.frontends.onnx_functions import inline_model
 
