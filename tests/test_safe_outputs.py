@@ -132,10 +132,12 @@ def test_report_directory_with_figures(tmp_path: Path) -> None:
     result = run_cli("report", str(_onnx(tmp_path)), "--out", str(out))
     assert result.returncode == 0, result.stderr
     markup = [p for p in out.rglob("*") if p.suffix in (".html", ".svg")]
-    # report.html and tables/*.html always; plots/*.svg when the plot extra is installed.
+    # report.html, tables/*.html and figures/cost_breakdown.svg always; plots/*.svg when the plot
+    # extra is installed.
     assert len([p for p in markup if p.suffix == ".html"]) >= 3
+    assert (out / "hostile" / "figures" / "cost_breakdown.svg") in markup
     has_matplotlib = importlib.util.find_spec("matplotlib") is not None
-    assert bool([p for p in markup if p.suffix == ".svg"]) == has_matplotlib
+    assert bool([p for p in markup if p.suffix == ".svg" and p.parent.name == "plots"]) == has_matplotlib
     for path in markup:
         assert SCRIPT.encode() not in path.read_bytes(), path
     assert_html_safe((out / "hostile" / "report.html").read_text(encoding="utf-8"))

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     failed = False
     for name, doc in documents:
-        figures_by = installed if any(f.data for f in doc.figures) else None
+        figures_by = installed if any(f.data and not f.inline for f in doc.figures) else None
         files = report_files(doc, figures_by)
         target = out / name
         if args.check:

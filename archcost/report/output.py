@@ -6,11 +6,13 @@ Layout of one report directory::
     report.{txt,json,tex,html}   the whole report in the other formats (HTML self-contained)
     tables/<key>.{txt,md,csv,json,tex,html}   each table in every format
     plots/<key>.{png,svg}                      each figure, when matplotlib is installed
+    figures/<key>.svg    each figure archcost draws itself (no matplotlib needed)
     MANIFEST.txt         every generated file, and the matplotlib version that drew the figures
 
 Figures (``plots/`` and ``report.html``, which embeds them) depend on the installed
 matplotlib; ``--check`` compares them only when the installed version is the one
-the manifest records, and says so when it is not.
+the manifest records (or neither has matplotlib figures), and says so when it is not.
+``figures/`` depends on nothing installed: it is regenerated and compared like the tables.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from archcost.report import render
 from archcost.report.table import Document
 
 MANIFEST = "MANIFEST.txt"
+#: Where the figures archcost draws itself go (``Figure.inline``); matplotlib's go in ``plots/``.
+INLINE_FIGURE_DIR = "figures"
 _FIGURE_PREFIX = "figures drawn with matplotlib "
 
 
@@ -38,7 +42,7 @@ def is_figure_file(name: str) -> bool:
 def report_files(doc: Document, figures_by: str | None) -> dict[str, bytes]:
     """Every file of a report directory, by relative POSIX path."""
     files: dict[str, str | bytes] = {
-        "README.md": render.document_markdown(doc, figure_dir="plots"),
+        "README.md": render.document_markdown(doc, figure_dir="plots", inline_dir=INLINE_FIGURE_DIR),
         "report.txt": render.document_text(doc),
         "report.json": render.document_json(doc),
         "report.tex": render.document_latex(doc),
@@ -49,7 +53,7 @@ def report_files(doc: Document, figures_by: str | None) -> dict[str, bytes]:
             files[f"tables/{table.key}.{suffix}"] = render.render_table(table, fmt)
     for fig in doc.figures:
         for suffix, data in fig.data.items():
-            files[f"plots/{fig.key}.{suffix}"] = data
+            files[f"{INLINE_FIGURE_DIR if fig.inline else 'plots'}/{fig.key}.{suffix}"] = data
     encoded = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in files.items()}
     drawn = any(k.startswith("plots/") for k in encoded)
     header = f"# archcost report; {_FIGURE_PREFIX}{figures_by}" if drawn and figures_by else (
@@ -68,9 +72,12 @@ def _keep_committed_figures(directory: Path, files: Mapping[str, bytes]) -> dict
 
     A machine without matplotlib must not rewrite figures drawn elsewhere, nor the HTML page
     that embeds them: only the tables are regenerated, and the manifest still records the
-    matplotlib version that drew the kept figures.
+    matplotlib version that drew the kept figures. When the manifest records that no
+    matplotlib figure was drawn, there is nothing to keep and everything is regenerated.
     """
     manifest = directory / MANIFEST
+    if manifest_figures_by(directory) is None:
+        return dict(files)
     kept = {n: (directory / n).read_bytes() for n in manifest_files(directory)
             if is_figure_file(n) and (directory / n).is_file()}
     if not kept:
@@ -194,7 +201,8 @@ class CheckResult:
 def check_files(directory: Path, files: Mapping[str, bytes], installed: str | None) -> CheckResult:
     """Compare freshly generated ``files`` with ``directory``."""
     committed_by = manifest_figures_by(directory)
-    compare_figures = installed is not None and committed_by == installed
+    # Both None: neither side holds matplotlib's bytes, so report.html is compared too.
+    compare_figures = committed_by == installed
     skipped = ""
     if not compare_figures:
         skipped = (f"figures and report.html not compared: the committed ones were drawn with "

@@ -346,15 +346,19 @@ def render_table(table: Table, fmt: str) -> str:
 # -- whole documents ---------------------------------------------------------------------------
 
 
-def document_markdown(doc: Document, figure_dir: str | None = None) -> str:
-    """The report as one markdown file; figures are linked from ``figure_dir`` when given."""
+def document_markdown(doc: Document, figure_dir: str | None = None, inline_dir: str | None = None) -> str:
+    """The report as one markdown file; plots are linked from ``figure_dir`` when given, and
+    archcost's own (inline) figures that were drawn from ``inline_dir``."""
     parts = [f"# {markdown_cell(doc.title)}", "", *(f"{p}\n" for p in doc.intro)]
     for table in doc.tables:
         parts.append(table_markdown(table))
     if figure_dir is not None and doc.figures:
         parts.append("## Figures\n")
         for fig in doc.figures:
-            parts.append(f"![{markdown_cell(fig.caption)}]({figure_dir}/{fig.key}.svg)\n")
+            if not fig.inline:
+                parts.append(f"![{markdown_cell(fig.caption)}]({figure_dir}/{fig.key}.svg)\n")
+            elif inline_dir is not None and "svg" in fig.data:
+                parts.append(f"![{markdown_cell(fig.caption)}]({inline_dir}/{fig.key}.svg)\n")
     return "\n".join(parts)
 
 
@@ -395,11 +399,20 @@ def document_latex(doc: Document) -> str:
 
 
 def document_html(doc: Document) -> str:
-    """One self-contained page: inline CSS, figures embedded as data URIs, no external URLs."""
+    """One self-contained page: inline CSS, figures embedded as data URIs, no external URLs.
+
+    archcost's own figures (``inline``, SVG whose every name is escaped where it is drawn) come
+    first, right after the introduction, set in the page so their tooltips work: each
+    summarizes the tables below it.
+    """
     e = html.escape
     body = [f"<h1>{e(doc.title)}</h1>", *(f"<p>{e(p)}</p>" for p in doc.intro)]
+    for fig in doc.figures:
+        if fig.inline and "svg" in fig.data:
+            body.append(f'<figure id="{e(fig.key)}">\n{fig.data["svg"].decode("utf-8")}'
+                        f"<figcaption>{e(fig.caption)}</figcaption></figure>")
     body += [table_html_fragment(t) for t in doc.tables]
-    drawn = [fig for fig in doc.figures if fig.data]
+    drawn = [fig for fig in doc.figures if fig.data and not fig.inline]
     if drawn:
         body.append('<section id="figures"><h2>Figures</h2>')
         for fig in drawn:

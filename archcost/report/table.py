@@ -123,6 +123,10 @@ class Figure:
     key: str
     caption: str
     data: dict[str, bytes]
+    #: SVG that archcost draws itself (:mod:`archcost.report.cost_figure`), not matplotlib:
+    #: HTML sets its markup in the page (so its tooltips work), and its bytes do not depend on
+    #: the installed matplotlib.
+    inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,5 +137,5 @@ class Document:
     intro: tuple[str, ...]
     tables: tuple[Table, ...]
     figures: tuple[Figure, ...] = ()
-    #: Why there are no figures, when there are none (e.g. matplotlib is missing).
+    #: Why figures are missing, when some are (matplotlib is not installed, the counts are symbolic).
     figures_note: str = ""
