@@ -375,7 +375,10 @@ def test_tables_match_onnx_proto(cls: type) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """A wire message as nested dicts of the fields set (empty lists dropped, payloads left out)."""
+    """A wire message as nested dicts of the fields set (empty lists dropped, payloads left out;
+    a node's metadata value, decoded when first read, read)."""
+    if isinstance(value, onnx_wire.MetadataEntry) and value.HasField("value"):
+        assert isinstance(value.value, str)
     if isinstance(value, onnx_wire._Message):
         return (type(value).__name__, {k: _plain(v) for k, v in vars(value).items()
                                        if k not in ("_raw", "_typed") and v != []})

@@ -566,9 +566,26 @@ class StringStringEntryProto(_Message):
 
 
 class MetadataEntry(StringStringEntryProto):
-    """A ``metadata_props`` entry: a StringStringEntryProto whose strings are decoded leniently."""
+    """A ``metadata_props`` entry: a StringStringEntryProto whose strings are decoded leniently.
+
+    A node's value is decoded when first read (see :func:`_metadata_value`): a dynamo export
+    carries four entries on every node, and only the module scopes are read (the stack
+    traces, the longest, never are)."""
 
     _keeps: ClassVar[_Keeps] = {1: ("key", LENIENT_STRING), 2: ("value", LENIENT_STRING)}
+
+    def HasField(self, name: str) -> bool:
+        return name in self.__dict__ or (name == "value" and "_value_bytes" in self.__dict__)
+
+
+def _metadata_value(entry: MetadataEntry) -> str:
+    """``entry.value``: decoded from the bytes :func:`_metadata_entry` kept, once."""
+    d = entry.__dict__
+    if "value" in d:
+        return str(d["value"])
+    raw = d.pop("_value_bytes", None)
+    value = d["value"] = "" if raw is None else str(raw, "utf-8", "replace")
+    return value
 
 
 class TensorProto(_Message):
@@ -655,6 +672,8 @@ _MESSAGES = (ModelProto, GraphProto, NodeProto, AttributeProto, FunctionProto, O
              StringStringEntryProto, MetadataEntry, TensorProto, SparseTensorProto, ValueInfoProto, TypeProto,
              TypeTensor, TypeSequence, TypeOptional, TensorShapeProto, TensorShapeDimension)
 _link(*_MESSAGES)
+# After _link, which sets every field's default on its class: a node's metadata value is lazy.
+MetadataEntry.value = property(_metadata_value)  # type: ignore[attr-defined]
 
 
 # --- the hot messages: graph, node, attribute cache, tensor ------------------------------
@@ -771,7 +790,10 @@ def _metadata_entry(buf: Any, pos: int, end: int, depth: int) -> MetadataEntry:
             pos += n
             if pos > end:
                 raise WireError("a length-delimited field runs past the end of its message")
-            d["key" if key == 10 else "value"] = str(buf[s:pos], "utf-8", "replace")
+            if key == 10:
+                d["key"] = str(buf[s:pos], "utf-8", "replace")
+            else:
+                d["_value_bytes"] = buf[s:pos]  # decoded when read (MetadataEntry.__getattr__)
         else:
             pos = _skip(buf, pos, end, key)
     _check_end(pos, end)

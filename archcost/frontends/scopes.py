@@ -23,6 +23,8 @@ exactly that shape, never by evaluating the text.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -68,7 +70,7 @@ _NOWHERE: Origin = ((), "")
 
 def _from_metadata(names_text: str, classes_text: str) -> Origin:
     names = string_list(names_text)
-    classes = string_list(classes_text) or []
+    classes = _class_list(classes_text)
     if names is None or len(names) < 2:
         return _NOWHERE
     modules = names[1:-1]  # the root model first, the aten op last
@@ -93,31 +95,24 @@ def path_scope(name: str) -> Scope:
     return tuple(scope)
 
 
+@functools.lru_cache(maxsize=1024)
+def _class_list(text: str) -> list[str]:
+    """:func:`string_list` of a class hierarchy: a model has a few hundred distinct ones, shared
+    by the nodes of every module of one class path (the result is never modified)."""
+    return string_list(text) or []
+
+
+_ITEM = r"'(?:[^'\\]|\\.)*'" + "|" + r'"(?:[^"\\]|\\.)*"'  # one quoted string, escapes allowed
+_ITEMS = re.compile(_ITEM, re.DOTALL)
+_LIST = re.compile(rf"\[\s*(?:(?:{_ITEM})\s*(?:,\s*(?:{_ITEM})\s*)*,?\s*)?\]", re.DOTALL)
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
 def string_list(text: str) -> list[str] | None:
-    """A Python-style list of string literals, ``['a', "b\\'c"]``, parsed without evaluating it;
-    ``None`` when the text is not exactly that."""
+    """A Python-style list of string literals, ``['a', "b\\'c"]``, parsed without evaluating it
+    (a backslash keeps the character after it); ``None`` when the text is not exactly that."""
     text = text.strip()
-    if not (text.startswith("[") and text.endswith("]")):
+    if not _LIST.fullmatch(text):
         return None
-    items: list[str] = []
-    i, end = 1, len(text) - 1
-    while i < end:
-        while i < end and text[i] in " ,\t\n":
-            i += 1
-        if i >= end:
-            break
-        quote = text[i]
-        if quote not in "'\"":
-            return None
-        i += 1
-        chars: list[str] = []
-        while i < end and text[i] != quote:
-            if text[i] == "\\" and i + 1 < end:
-                i += 1
-            chars.append(text[i])
-            i += 1
-        if i >= end:
-            return None
-        items.append("".join(chars))
-        i += 1
-    return items
+    items = [m[1:-1] for m in _ITEMS.findall(text)]
+    return [_ESCAPE.sub(r"\1", item) if "\\" in item else item for item in items]
