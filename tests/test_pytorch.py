@@ -212,3 +212,16 @@ def test_verify_runs_the_exported_module_and_compare_takes_its_inputs() -> None:
     assert table.returncode == 0, table.stderr
     x = torch.randn(1, 3, 16, 16)
     assert f"tests.torch_zoo:TinyConvNet,{torch_macs(torch_zoo.TinyConvNet(), (x,))['']}," in table.stdout
+
+
+def test_weights_sit_on_the_layers_that_use_them() -> None:
+    # The exporter builds a bias-free conv's zero bias from Shape(weight) and Expand: the weight
+    # is the conv's, never the Expand's.
+    module = torch_zoo.TinyConvNet()
+    report = archcost.analyze(module, torch.randn(1, 3, 8, 8))
+    weights = {r.op_type: 0 for r in report.layers}
+    for r in report.layers:
+        weights[r.op_type] += r.weights
+    expected_conv = sum(p.numel() for n, p in module.named_parameters() if n.endswith("weight") and p.dim() == 4)
+    assert weights["Conv"] == expected_conv and weights.get("Expand", 0) == 0
+    assert report.totals.params == sum(p.numel() for p in module.parameters())

@@ -119,7 +119,9 @@ def small(shape: Shape) -> bool:
     return isinstance(size, int) and size <= MAX_VALUE_ELEMENTS
 
 
-@register("Shape", defaults={"start": 0})
+# Shape and Size read only their input's dims: a weight's contents are never behind their output,
+# so a node that reads that output (an Expand to a weight's shape) does not count the weight.
+@register("Shape", roles=("const",), defaults={"start": 0})
 def shape_(view: OpView) -> OpResult:
     """Shape: the input's dims ``[start:end]`` as a 1-D int64 tensor; no cost.
 
@@ -134,7 +136,7 @@ def shape_(view: OpView) -> OpResult:
     return OpResult(outputs=((len(out),),), values=(out,), dtypes=("int64",))
 
 
-@register("Size")
+@register("Size", roles=("const",))
 def size_(view: OpView) -> OpResult:
     """Size: the input's element count as an int64 scalar; no cost."""
     return OpResult(outputs=((),), values=((prod(view.input(0).shape),),), dtypes=("int64",))
@@ -327,7 +329,8 @@ def resize(view: OpView) -> OpResult:
         if len(scales) != len(axes):
             raise view.fail(f"scales need {len(axes)} entries, got {len(scales)}")
         for axis, scale in zip(axes, scales, strict=True):
-            out[axis] = floor_value(out[axis] * scale)
+            # A float scale's floor is a SymPy Integer: the size is an int.
+            out[axis] = normalize(floor_value(out[axis] * scale))
     else:
         raise view.fail("give scales or sizes")
     shape = tuple(out)
