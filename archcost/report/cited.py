@@ -57,11 +57,14 @@ def printed_value(text: str) -> tuple[Fraction, int]:
 
 
 def at_precision(value: int | Fraction, scale: int, decimals: int) -> str:
-    """``value / scale`` rounded half-up to ``decimals`` places, as text (``568.74``-style)."""
+    """``value / scale`` rounded half away from zero to ``decimals`` places, as text
+    (``568.74``-style; ``-1.23`` below zero, and no sign on a value that rounds to zero)."""
     scaled = Fraction(value) / scale * 10**decimals
-    rounded = (scaled.numerator * 2 + scaled.denominator) // (scaled.denominator * 2)
+    magnitude = abs(scaled)
+    rounded = (magnitude.numerator * 2 + magnitude.denominator) // (magnitude.denominator * 2)
     text = str(rounded).rjust(decimals + 1, "0")
-    return f"{text[:-decimals]}.{text[-decimals:]}" if decimals else text
+    sign = "-" if scaled < 0 and rounded else ""
+    return sign + (f"{text[:-decimals]}.{text[-decimals:]}" if decimals else text)
 
 
 def matches(computed: int | Fraction, cited: str, scale: int) -> bool:
