@@ -47,7 +47,9 @@ def analyze(
         eval mode, and put back in its mode (:mod:`archcost.frontends.pytorch`); needs
         ``pip install 'archcost[torch]'``.
     convention:
-        ``paper`` (MACs of conv/Gemm/MatMul) or ``flops``.
+        ``paper`` (MACs of conv/Gemm/MatMul), ``flops``, or a peer tool's count: ``fvcore``,
+        ``thop`` or ``ptflops`` (:mod:`archcost.cost.peers`; ``archcost.cost.reconcile.reconcile``
+        explains each one's difference from ``paper``, term by term).
     symbols:
         Parameter names to leave free as SymPy symbols. ``None`` means the
         spec's ``alpha`` and ``resolution``.

@@ -62,6 +62,43 @@ class TinyTokenModel(torch.nn.Module):
         return self.proj(self.embed(input_ids))
 
 
+
+class MobileNetV1(torch.nn.Module):
+    """Howard et al. 2017, Table 1 (α = 1): a conv-bn-relu stem, 13 depthwise-separable blocks
+    (3×3 depthwise then 1×1 pointwise, each followed by BatchNorm and ReLU), global average
+    pooling and a 1024 → 1000 classifier. No bias on the convolutions (BatchNorm follows each);
+    the classifier returns logits, as torchvision's classifiers do (no softmax module)."""
+
+    #: (output channels, stride) of each depthwise-separable block; the last depthwise row of
+    #: Table 1 is printed s2 but runs at 7×7, so it is stride 1.
+    BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1),
+              (512, 1), (512, 1), (1024, 2), (1024, 1))
+
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        nn = torch.nn
+
+        def conv_bn_relu(cin: int, cout: int, kernel: int, stride: int, groups: int = 1) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
+                                 nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+        layers = [conv_bn_relu(3, 32, 3, 2)]
+        channels = 32
+        for out, stride in self.BLOCKS:
+            layers.append(nn.Sequential(conv_bn_relu(channels, channels, 3, stride, groups=channels),
+                                        conv_bn_relu(channels, out, 1, 1)))
+            channels = out
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def mobilenet_v1() -> torch.nn.Module:
+    return MobileNetV1()
+
 #: An instance, not a callable: a reference may name a module object too.
 INSTANCE = TinyConvNet()
 

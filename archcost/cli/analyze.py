@@ -19,6 +19,9 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--depth", type=_depth, default=3, metavar="N",
                         help="with --by module: levels of the module tree shown (default 3; 0 is the "
                         "whole model)")
+    parser.add_argument("--reconcile", action="store_true",
+                        help="instead of the costs, show the terms that take the paper MACs to each peer "
+                        "tool's total (fvcore, thop, ptflops), each with its share; they sum exactly")
     parser.add_argument("--symbolic", action="store_true",
                         help="leave α (alpha) and the resolution free: print formulas")
     parser.add_argument("--symbol", action="append", default=[], metavar="NAME",
@@ -59,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
                      continuous=args.continuous, params=parse_sets(args.sets), reader=args.reader,
                      branch=args.branch, input_shapes=shapes, input_values=parse_values(args.values),
                      input_dtypes=dtypes)
+    if args.reconcile:
+        from archcost.report.analysis import render_reconciliation
+
+        write(render_reconciliation(report, args.format))
+        return ExitCode.OK
     from archcost.cli.profile import device_from_args
 
     device = device_from_args(args)

@@ -86,8 +86,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, convention: bool = T
     add_input_argument(parser)
     add_value_argument(parser)
     if convention:
-        parser.add_argument("--convention", default="paper", choices=("paper", "flops"),
-                            help="counting convention (default: paper = MACs of conv/Gemm/MatMul)")
+        from archcost.cost.conventions import CONVENTIONS
+
+        parser.add_argument("--convention", default="paper", choices=tuple(CONVENTIONS),
+                            help="counting convention (default: paper = MACs of conv/Gemm/MatMul; flops; "
+                            "fvcore, thop and ptflops reproduce those tools' totals)")
 
 
 def parse_sets(items: list[str]) -> dict[str, str]:

@@ -425,26 +425,13 @@ def _visit(walk: _Walk, frame: _Frame, node: OpNode) -> _Frame | None:
         for role, size in params.items():
             frame.params[role] = frame.params.get(role, 0) + size
         return None
-    cost = walk.convention.count(result.terms)
-    walk.total_cost = walk.total_cost + cost
+    row = _row(name=node.name, op_type=node.op_type, category=result.category, inputs=tuple(activations),
+               outputs=tuple(result.outputs[: len(node.outputs)]), terms=dict(result.terms),
+               params_by_kind=params, attrs=node.attrs, param_shapes=tuple(param_shapes), source=node.source,
+               input_names=node.inputs, output_names=node.outputs, scope=node.scope, origin=node.origin)
+    walk.total_cost = walk.total_cost + walk.convention.cost_of(row)
     walk.total_macs = walk.total_macs + result.terms.get("mac", 0)
-    walk.rows.append(
-        _row(
-            name=node.name,
-            op_type=node.op_type,
-            category=result.category,
-            inputs=tuple(activations),
-            outputs=tuple(result.outputs[: len(node.outputs)]),
-            terms=dict(result.terms),
-            params_by_kind=params,
-            attrs=node.attrs,
-            param_shapes=tuple(param_shapes),
-            source=node.source,
-            input_names=node.inputs,
-            output_names=node.outputs,
-            scope=node.scope, origin=node.origin,
-        )
-    )
+    walk.rows.append(row)
     return None
 
 

@@ -2,15 +2,20 @@
 
 Operator rules return *named* terms (``mac``, ``bias_add``, ...). A convention
 is a weighting of those names, defined here and nowhere else, so a report row
-can always say which convention produced it.
+can always say which convention produced it. The peer conventions (``fvcore``,
+``thop``, ``ptflops``) reproduce those tools, whose rules need more than the
+terms (the row's op, shapes, module and framework op): each has a per-row rule
+(:mod:`archcost.cost.peers`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from archcost.cost.peers import PEERS, Peer
+from archcost.cost.peers.calls import Row
 from archcost.errors import UsageError
 from archcost.numeric import Count
 
@@ -36,6 +41,15 @@ class Convention:
     unit: str
     description: str
     weights: Mapping[str, int]
+    #: A per-row rule, for a convention that needs more than term weights (a peer's); the
+    #: ``weights`` then cost what has no row of its own (the nodes inside If and Loop bodies).
+    row_rule: Callable[[Row], Count] | None = None
+
+    def cost_of(self, row: Row) -> Count:
+        """The convention's figure for one report row."""
+        if self.row_rule is None:
+            return self.count(row.terms)
+        return self.row_rule(row)
 
     def count(self, terms: Mapping[str, Count]) -> Count:
         """The convention's figure for one node's terms."""
@@ -61,7 +75,17 @@ FLOPS = Convention(
     "and elementwise ops at their documented per-element counts",
     weights=MappingProxyType({term: 2 if term == "mac" else 1 for term in TERMS}),
 )
-CONVENTIONS: Mapping[str, Convention] = MappingProxyType({c.name: c for c in (PAPER, FLOPS)})
+
+
+def peer_convention(peer: Peer) -> Convention:
+    """The convention that reproduces ``peer``'s totals; inside If and Loop bodies, which have
+    no rows, it counts MACs."""
+    return Convention(name=peer.name, unit=f"MACs ({peer.name})", description=peer.description,
+                      weights=MappingProxyType({"mac": 1}), row_rule=peer.cost_of)
+
+
+CONVENTIONS: Mapping[str, Convention] = MappingProxyType(
+    {c.name: c for c in (PAPER, FLOPS, *(peer_convention(p) for p in PEERS.values()))})
 
 
 def get_convention(name: str) -> Convention:

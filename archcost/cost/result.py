@@ -166,7 +166,7 @@ class Report:
 
     def cost_of(self, row: LayerRow) -> Count:
         """A row's figure under this report's convention."""
-        return self.convention.count(row.terms)
+        return self.convention.cost_of(row)
 
     def free(self) -> tuple[FreeSymbol, ...]:
         """The free symbols the figures depend on (totals and graph-output shapes), with their

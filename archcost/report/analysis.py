@@ -41,6 +41,13 @@ def render(report: Report, fmt: str, roofline: Roofline | None = None, *, by: st
     return _text(report, "github" if fmt == "markdown" else "simple", roofline)
 
 
+def render_reconciliation(report: Report, fmt: str) -> str:
+    """The reconciliation view (:mod:`archcost.report.reconcile`) in ``fmt``."""
+    from archcost.report.reconcile import reconciliation_document
+
+    return renderer.render_document(reconciliation_document(report), fmt)
+
+
 def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
     unit = report.convention.unit
     t = report.totals
