@@ -28,3 +28,107 @@ def test_densify_hands_its_dense_weight_to_the_conv(tmp_path: Path) -> None:
     assert [r.op_type for r in report.layers] == ["DENSIFY", "CONV_2D"]
     assert report.totals.macs == 5 * 5 * 8 * 3 * 3 * 3
     assert report.totals.params_by_kind == {"weight": 8 * 3 * 3 * 3, "bias": 8, "norm": 0, "buffer": 0}
+
+
+# --- MobileNets the TF Lite converter wrote (tools/corpus/tflite_models.py) ---------------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tflite"
+#: fixture stem → (zoo spec, its bindings): Keras' MobileNet(alpha=0.25) at 128×128 and
+#: MobileNetV2(alpha=0.35) at 96×96, both with the 1000-class head.
+MOBILENETS = {"mobilenet_v1_a025_r128": ("mobilenet_v1", {"alpha": 0.25, "resolution": 128}),
+              "mobilenet_v2_a035_r96": ("mobilenet_v2", {"alpha": 0.35, "resolution": 96})}
+
+
+def _unpacked(tmp_path: Path, name: str) -> Path:
+    import lzma
+
+    packed = FIXTURES / f"{name}.xz"
+    assert packed.is_file(), f"the fixture {packed} is missing"  # a missing fixture fails loudly
+    path = tmp_path / name
+    path.write_bytes(lzma.decompress(packed.read_bytes()))
+    return path
+
+
+def _batch(path: Path) -> dict[str, int]:
+    """The Keras export's dynamic batch dim (shape_signature -1), bound to 1."""
+    free = {s.name for s in analyze(str(path)).free()}
+    assert len(free) <= 1, free
+    return dict.fromkeys(free, 1)
+
+
+@pytest.mark.parametrize("stem", sorted(MOBILENETS))
+def test_mobilenet_float_and_int8_reproduce_the_spec(stem: str, tmp_path: Path) -> None:
+    """Both files count the spec's MACs and conv/FC weights exactly. Their biases are the spec's FC
+    bias plus one per BatchNorm channel: the converter folds each BN (γ, β, mean, variance: the
+    spec's norm and buffer kinds) into the conv before it, which leaves one bias per channel."""
+    from archcost.categories import Category
+    from archcost.cost.storage import parameter_storage
+
+    spec, bindings = MOBILENETS[stem]
+    spec_report = analyze(spec, params=bindings)
+    expected = spec_report.totals
+    spec_categories = {c: s.cost for c, s in spec_report.by_category().items() if s.cost}
+    if stem.startswith("mobilenet_v1"):
+        # Keras' MobileNet computes its classifier as a 1×1 convolution (conv_preds).
+        spec_categories[Category.CONV_1X1] += spec_categories.pop(Category.FULLY_CONNECTED)
+    storages = {}
+    for kind in ("float", "int8"):
+        path = _unpacked(tmp_path, f"{stem}_{kind}.tflite")
+        report = analyze(str(path), params=_batch(path))
+        assert report.unknown == ()
+        assert report.totals.macs == expected.macs
+        by_kind = report.totals.params_by_kind
+        assert by_kind["weight"] == expected.params_by_kind["weight"]
+        assert by_kind["bias"] == expected.params_by_kind["bias"] + expected.params_by_kind["norm"] // 2
+        assert by_kind["norm"] == by_kind["buffer"] == 0
+        assert {c: s.cost for c, s in report.by_category().items() if s.cost} == spec_categories
+        storages[kind] = parameter_storage(report)
+    fp32, int8 = storages["float"], storages["int8"]
+    # Weights: one byte per int8 weight, four per float32 one.
+    assert fp32.bytes_by_dtype == {"float32": fp32.bytes}
+    assert 4 * int8.bytes_by_kind["weight"] == fp32.bytes_by_kind["weight"] == 4 * expected.params_by_kind["weight"]
+    assert int8.elements_by_dtype["int8"] == expected.params_by_kind["weight"]
+    # The int8 model's biases are int32 (the integer accumulator's type): as many bytes as in float.
+    assert int8.bytes_by_kind["bias"] == fp32.bytes_by_kind["bias"]
+    assert (fp32.quantized_share, int8.quantized_share) == (0, 1)
+
+
+def test_mobilenet_v2_tflite_and_its_onnx_twin_agree(tmp_path: Path) -> None:
+    """tf2onnx exported the same Keras MobileNetV2 (same weights, batch 1) as ONNX; both converters
+    fold BatchNorm, so the counts agree kind by kind."""
+    tflite = _unpacked(tmp_path, "mobilenet_v2_a035_r96_float.tflite")
+    onnx = analyze(str(_unpacked(tmp_path, "mobilenet_v2_a035_r96.onnx")))
+    report = analyze(str(tflite), params=_batch(tflite))
+    assert onnx.totals.macs == report.totals.macs
+    assert onnx.totals.params_by_kind == report.totals.params_by_kind
+
+
+def test_the_report_shows_int8_weight_bytes_at_a_quarter_of_float(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    lines = {}
+    for kind in ("float", "int8"):
+        path = _unpacked(tmp_path, f"mobilenet_v1_a025_r128_{kind}.tflite")
+        out = run_cli("analyze", str(path), "--set", "serving_default_input_1_0_dim0=1")
+        assert out.returncode == 0, out.stderr
+        lines[kind] = [line for line in out.stdout.splitlines() if line.startswith(("parameter bytes", "quantized"))]
+    # MobileNetV1 α = 0.25: 463,600 conv and FC weights, 3,736 biases (1000 FC + 2736 folded BN).
+    assert lines["float"] == ["parameter bytes: 1,869,344 (1.87MB): by kind weight 1,854,400, bias 14,944; "
+                              "by dtype float32 1,869,344",
+                              "quantized share (parameters stored as integers): 0.00 % of parameters, 0 bytes"]
+    assert lines["int8"] == ["parameter bytes: 478,544 (479KB): by kind weight 463,600, bias 14,944; "
+                             "by dtype int8 463,600, int32 14,944",
+                             "quantized share (parameters stored as integers): 100.00 % of parameters, "
+                             "478,544 bytes"]
+
+
+@pytest.mark.parametrize("name", [f"{stem}_{kind}.tflite" for stem in sorted(MOBILENETS)
+                                  for kind in ("float", "int8")])
+def test_mobilenets_run_in_litert_as_inferred(name: str, tmp_path: Path) -> None:
+    pytest.importorskip("ai_edge_litert.interpreter", reason="verify runs TFLite models in LiteRT: "
+                        "pip install '.[litert]'")
+    from archcost.runtime.verify import verify
+
+    path = _unpacked(tmp_path, name)
+    result = verify(str(path), params=_batch(path))
+    assert result.ok, (result.problems[:3], [(t.name, t.inferred, t.observed) for t in result.mismatched[:3]])

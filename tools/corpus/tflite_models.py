@@ -11,9 +11,12 @@ Writes, in ``tests/fixtures/tflite/``:
 
 The weights are set to a short repeating pattern before conversion (no counted figure depends on a
 weight's value): the converter's output is then mostly runs of the same bytes, and xz keeps each file
-at a few kilobytes. BatchNorm is the identity (γ = 1, β = 0, mean 0, variance 1), which the
-converter folds into the convolutions as it always does. The int8 files are calibrated on 8 seeded
-random images.
+small. Each layer repeats a period of its own (13 + its index), and BatchNorm's β is such a pattern
+too (γ = 1, mean 0, variance 1), because the converter stores two equal constants once: with one
+pattern for every layer, every conv of a shape seen before would share the earlier conv's filter
+and every folded bias of a width seen before would share a bias, and the file would hold fewer
+parameters than the network has. The converter folds BatchNorm into the convolutions as it always
+does. The int8 files are calibrated on 8 seeded random images.
 
 Each file is checked here: the TensorFlow Lite interpreter runs it, and the ONNX twin's output
 equals the float TFLite file's within 1e-4. The spec figures the tests compare with come from the
@@ -45,20 +48,29 @@ MODELS = {
 }
 
 
-def _patterned(model: Any) -> None:
-    """Every weight a repeating pattern of 13 values (±0.06), BatchNorm the identity."""
+def _pattern(size: int, period: int, dtype: Any) -> Any:
+    """``size`` values repeating with ``period`` (within ±0.06): distinct periods, distinct tensors."""
     import numpy as np
 
-    for layer in model.layers:
+    return ((np.arange(size) % period - period // 2) * (0.12 / period)).astype(dtype)
+
+
+def _patterned(model: Any) -> None:
+    """Every weight a repeating pattern with a period of its own layer's, BatchNorm γ = 1, mean 0,
+    variance 1 and β a pattern (the folded bias), so that no two constants are equal."""
+    import numpy as np
+
+    for index, layer in enumerate(model.layers):
         weights = layer.get_weights()
         if not weights:
             continue
+        period = 13 + index
         if layer.__class__.__name__ == "BatchNormalization":
             gamma, beta, mean, var = weights
-            layer.set_weights([np.ones_like(gamma), np.zeros_like(beta), np.zeros_like(mean), np.ones_like(var)])
+            layer.set_weights([np.ones_like(gamma), _pattern(beta.size, period, beta.dtype), np.zeros_like(mean),
+                               np.ones_like(var)])
             continue
-        layer.set_weights([((np.arange(w.size) % 13 - 6) * 0.01).astype(w.dtype).reshape(w.shape)
-                           for w in weights])
+        layer.set_weights([_pattern(w.size, period + k, w.dtype).reshape(w.shape) for k, w in enumerate(weights)])
 
 
 def build(name: str) -> Any:
