@@ -71,7 +71,7 @@ def test_files_of_other_frameworks_are_named(tmp_path: Path) -> None:
             assert "weights, not the architecture" in line
             assert "archcost analyze package.module:build_model" in line and "archcost.analyze(module" in line
     _fails_with_one_line(tmp_path, "is a directory")
-    # A TFLite flatbuffer is read (tests/test_tflite_fuzz.py): garbage after its identifier is named so.
+    # A TFLite flatbuffer is read (tests/test_tflite.py): garbage after its identifier is named so.
     path = tmp_path / "model.tflite"
     path.write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(60))
     _fails_with_one_line(path, "model.tflite", "not a valid TFLite flatbuffer")

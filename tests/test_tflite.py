@@ -132,3 +132,81 @@ def test_mobilenets_run_in_litert_as_inferred(name: str, tmp_path: Path) -> None
     path = _unpacked(tmp_path, name)
     result = verify(str(path), params=_batch(path))
     assert result.ok, (result.problems[:3], [(t.name, t.inferred, t.observed) for t in result.mismatched[:3]])
+
+
+# --- every command takes a .tflite ------------------------------------------------------------
+
+V2_INT8 = "mobilenet_v2_a035_r96_int8.tflite"
+V2_BATCH = "serving_default_input_2_0_dim0=1"
+
+
+def test_commands_take_a_tflite_file(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    int8 = _unpacked(tmp_path, V2_INT8)
+    fp32 = _unpacked(tmp_path, "mobilenet_v2_a035_r96_float.tflite")
+    spec = analyze("mobilenet_v2", params={"alpha": 0.35, "resolution": 96}).totals
+    spec_macs, weights = spec.macs, spec.params_by_kind["weight"]
+    biases = spec.params_by_kind["bias"] + spec.params_by_kind["norm"] // 2  # BN folded: one bias per channel
+    gate = run_cli("gate", str(int8), "--set", V2_BATCH, "--max-macs", str(spec_macs))
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    assert run_cli("gate", str(int8), "--set", V2_BATCH, "--max-macs", str(spec_macs - 1)).returncode == 1
+    compare = run_cli("compare", str(fp32), str(int8), "--set", V2_BATCH, "--format", "json")
+    assert compare.returncode == 0, compare.stderr
+    rows = json.loads(compare.stdout)["rows"]
+    assert [r["macs"] for r in rows] == [spec_macs, spec_macs]
+    # float32: 4 bytes a parameter; int8: 1 byte a weight, 4 an int32 bias.
+    assert [r["parameter_bytes"] for r in rows] == [4 * (weights + biases), weights + 4 * biases]
+    assert [r["quantized_percent"] for r in rows] == ["0.00", "100.00"]
+    modules = run_cli("analyze", str(int8), "--set", V2_BATCH, "--by", "module", "--depth", "2")
+    assert modules.returncode == 0, modules.stderr
+    # The converter's tensor names carry Keras' layer scopes: MobileNetV2's blocks are modules.
+    assert "mobilenetv2_0.35_96.block_16_project_BN" in modules.stdout
+    report = run_cli("report", str(int8), "--format", "markdown")
+    assert report.returncode == 0, report.stderr
+
+
+@pytest.mark.parametrize("command", [("export", "-o", "x.onnx"), ("profile",)], ids=["export", "profile"])
+def test_export_and_profile_say_a_tflite_model_runs_in_verify(command: tuple[str, ...], tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    path = _unpacked(tmp_path, V2_INT8)
+    out = run_cli(command[0], str(path), "--set", V2_BATCH, *command[1:], cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        f"archcost: {path}: {command[0]} works on an ONNX export for onnxruntime, and a TFLite model's operators "
+        "are TFLite's; run it as it is with archcost verify (LiteRT: pip install 'archcost[litert]')"]
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_verify_without_litert_says_how_to_install(tmp_path: Path) -> None:
+    """LiteRT hidden from a fresh interpreter, as if not installed: one line, exit 2."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    path = _unpacked(tmp_path, V2_INT8)
+    code = ("import sys; sys.modules['ai_edge_litert'] = None; sys.modules['ai_edge_litert.interpreter'] = None; "
+            f"from archcost.cli import main; sys.exit(main(['verify', {str(path)!r}, '--set', {V2_BATCH!r}]))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "archcost: running a TFLite model needs the LiteRT interpreter (ai-edge-litert): "
+        "pip install 'archcost[litert]'"]
+
+
+@pytest.mark.parametrize("cut", [12, 100, 1000, 5000])
+def test_a_truncated_file_is_one_line(cut: int, tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    data = _unpacked(tmp_path, V2_INT8).read_bytes()
+    path = tmp_path / "cut.tflite"
+    path.write_bytes(data[:cut])
+    out = run_cli("analyze", str(path))
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"archcost: {path}") and "Traceback" not in out.stderr
