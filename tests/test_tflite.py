@@ -210,3 +210,25 @@ def test_a_truncated_file_is_one_line(cut: int, tmp_path: Path) -> None:
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"archcost: {path}") and "Traceback" not in out.stderr
+
+
+def test_a_custom_op_is_unknown_by_its_name_and_what_follows_is_costed(tmp_path: Path) -> None:
+    """MediaPipe's ``Convolution2DTransposeBias`` is a CUSTOM opcode: listed as unknown under its
+    own name, its output takes the shape the file declares, and the CONV_2D after it is counted."""
+    pytest.importorskip("tflite", reason="the test model is written with the official schema's bindings: "
+                        "pip install tflite==2.18.0")
+    from tests.conftest import run_cli
+    from tests.tflite_builders import Op, Subgraph, T, model
+
+    w = np.ones((5, 1, 1, 3), np.float32)
+    tensors = [T("x", (1, 4, 4, 3)), T("up", (1, 8, 8, 3)), T("w", w.shape, data=w), T("y", (1, 8, 8, 5))]
+    ops = [Op("CUSTOM", [0], [1], custom="Convolution2DTransposeBias"),
+           Op("CONV_2D", [1, 2, -1], [3], "Conv2DOptions", {"padding": "VALID", "stride_w": 1, "stride_h": 1})]
+    path = tmp_path / "custom.tflite"
+    path.write_bytes(model([Subgraph(tensors, ops, [0], [3], "main")]))
+    report = analyze(str(path))
+    assert [(u.op_type, u.domain, u.nodes) for u in report.unknown] == [
+        ("Convolution2DTransposeBias", "tflite.custom", ("up",))]
+    assert report.totals.macs == 8 * 8 * 5 * 3
+    strict = run_cli("analyze", str(path), "--strict")
+    assert strict.returncode != 0 and "Convolution2DTransposeBias" in strict.stdout + strict.stderr
