@@ -232,3 +232,31 @@ def test_a_custom_op_is_unknown_by_its_name_and_what_follows_is_costed(tmp_path:
     assert report.totals.macs == 8 * 8 * 5 * 3
     strict = run_cli("analyze", str(path), "--strict")
     assert strict.returncode != 0 and "Convolution2DTransposeBias" in strict.stdout + strict.stderr
+
+
+def test_corrupted_files_fail_as_archcost_errors(tmp_path: Path) -> None:
+    """Seeded byte flips in the flatbuffer's structure (its first and last 40 kB; the weights lie
+    between): each analysis either succeeds or raises an ArchcostError (a one-line message), and
+    none takes long."""
+    import random
+    import time
+
+    from archcost.errors import ArchcostError
+
+    data = _unpacked(tmp_path, "mobilenet_v1_a025_r128_int8.tflite").read_bytes()
+    rng = random.Random(17)
+    path = tmp_path / "flipped.tflite"
+    failed = 0
+    for _ in range(60):
+        flipped = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            near = rng.randrange(40_000)
+            flipped[near if rng.random() < 0.5 else len(data) - 1 - near] = rng.randrange(256)
+        path.write_bytes(bytes(flipped))
+        start = time.perf_counter()
+        try:
+            analyze(str(path))
+        except ArchcostError:
+            failed += 1
+        assert time.perf_counter() - start < 5
+    assert failed > 0  # the flips do reach the structure
