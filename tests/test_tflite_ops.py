@@ -276,3 +276,16 @@ def test_lstm_counts_as_the_onnx_lstm(tmp_path: Path) -> None:
     report = analyze(str(path))
     assert report.totals.macs == t * b * 4 * h * (i + h)
     assert report.totals.params_by_kind["weight"] == 4 * h * i + 4 * h * h
+
+
+def test_lstm_step_counts_as_one_step_of_the_onnx_lstm(tmp_path: Path) -> None:
+    b, i, h = 2, 3, 4
+    tensors = [X((b, i)), *(T(f"w{k}", (h, i), data=w(h, i)) for k in range(4)),
+               *(T(f"r{k}", (h, h), data=w(h, h)) for k in range(4)), *(T(f"b{k}", (h,), data=w(h)) for k in range(4)),
+               T("hs", (b, h), variable=True), T("cs", (b, h), variable=True), Y((b, h))]
+    ins = [0, 1, 2, 3, 4, 5, 6, 7, 8, -1, -1, -1, 9, 10, 11, 12, -1, -1, 13, 14, -1, -1, -1, -1]
+    op = Op("LSTM", ins, [15], "LSTMOptions", {"fused_activation_function": "TANH", "kernel_type": 0})
+    path = _verified(tmp_path, model([Subgraph(tensors, [op], [0], [15], "main")]), "lstm_step")
+    report = analyze(str(path))
+    assert report.totals.macs == b * 4 * h * (i + h)
+    assert report.totals.params_by_kind["weight"] == 4 * h * i + 4 * h * h

@@ -263,13 +263,30 @@ def unidirectional_sequence_lstm(view: OpView) -> OpResult:
     """
     x = view.input(0)
     _rank(view, x, 3, "the input")
+    return _lstm(view, x, 0 if view.attr("time_major") else 1)
+
+
+@register("LSTM", roles=_LSTM_ROLES, domain=DOMAIN, defaults={"fused_activation_function": "TANH",
+                                                              "kernel_type": 0})
+def lstm(view: OpView) -> OpResult:
+    """LSTM, one time step (the FULL kernel; inputs as UNIDIRECTIONAL_SEQUENCE_LSTM's), input
+    ``[B, I]``: ONNX LSTM's count for T = 1, mac = B · 4H · (I + H); output ``[B, H]``."""
+    x = view.input(0)
+    _rank(view, x, 2, "the input")
+    if view.attr("kernel_type") != 0:
+        raise view.fail("the BASIC LSTM kernel (kernel_type 1) has no count here; archcost counts the FULL one")
+    result = _lstm(view, x._replace(shape=(1, *x.shape)), 0)
+    return result._replace(outputs=(result.outputs[0][1:],))
+
+
+def _lstm(view: OpView, x: InputInfo, layout: int) -> OpResult:
+    """The sequence LSTM's outputs and terms on ``x`` (``[T, B, I]`` for layout 0, ``[B, T, I]`` for 1)."""
     if view.optional(1) is None or view.optional(16) is not None:
         raise view.fail("a CIFG or projected LSTM has no ONNX LSTM count; archcost counts the standard one")
     forget, recurrent = view.input(2), view.input(6)
     hidden, inputs = _rank(view, forget, 2, "the input-to-forget weights")
     four = InputInfo((1, 4 * hidden, inputs), forget.dtype, True)
     recur = InputInfo((1, 4 * hidden, recurrent.shape[-1]), recurrent.dtype, True)
-    layout = 0 if view.attr("time_major") else 1
     bias = InputInfo((1, 8 * hidden), forget.dtype, True) if view.optional(12) is not None else None
     peep = InputInfo((1, 3 * hidden), forget.dtype, True) if view.optional(9) is not None else None
     result = onnx_rule(view, "LSTM", (x, four, recur, bias, None, None, None, peep),
