@@ -260,3 +260,36 @@ def test_corrupted_files_fail_as_archcost_errors(tmp_path: Path) -> None:
             failed += 1
         assert time.perf_counter() - start < 5
     assert failed > 0  # the flips do reach the structure
+
+
+def test_weights_are_never_read_only_their_lengths(tmp_path: Path) -> None:
+    """A 4 GiB FC weight stored past the flatbuffer (``Buffer.offset``/``size``, as models over 2 GiB
+    store them) in a sparse file: the analysis counts its 2³⁰ parameters from the shape while the
+    process stays small and quick, so the reader never touched the weight's pages."""
+    pytest.importorskip("tflite", reason="the test model is written with the official schema's bindings: "
+                        "pip install tflite==2.18.0")
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    from tests.tflite_builders import Op, Subgraph, T, model
+
+    n, k = 2**15, 2**15  # 2³⁰ float32 weights: 4 GiB
+    start = 1 << 20
+    tensors = [T("x", (1, k)), T("w", (n, k), external=4 * n * k), T("y", (1, n))]
+    flat = model([Subgraph(tensors, [Op("FULLY_CONNECTED", [0, 1, -1], [2], "FullyConnectedOptions", {})],
+                           [0], [2], "main")], external_at=start)
+    assert len(flat) < start
+    path = tmp_path / "huge.tflite"
+    with path.open("wb") as f:
+        f.write(flat)
+        f.truncate(start + 4 * n * k)  # a hole: no disk blocks, zeros if read
+    code = ("import resource, sys, time; from archcost.api import analyze; t = time.perf_counter(); "
+            "r = analyze(sys.argv[1]); print(r.totals.macs, r.totals.params, time.perf_counter() - t, "
+            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], cwd=REPO, capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    macs, params, seconds, rss_mb = out.stdout.split()
+    assert int(macs) == int(params) == n * k
+    assert float(seconds) < 2 and int(rss_mb) < 1024  # reading the weight would take 4 GiB of pages

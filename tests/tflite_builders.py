@@ -86,6 +86,9 @@ class T:
     #: (scales, zero points, quantized dimension)
     quant: tuple[list[float], list[int], int] | None = None
     variable: bool = False
+    #: Bytes of a buffer stored past the flatbuffer (``Buffer.offset``/``size``, as models over
+    #: 2 GiB store their weights), whose contents are not written: with ``model(external_at=...)``.
+    external: int = 0
 
 
 @dataclass
@@ -149,10 +152,13 @@ def _options(b: Any, table: str, values: dict[str, Any]) -> int:
     return _table(b, slots)
 
 
-def model(subgraphs: list[Subgraph], *, description: str = "archcost test") -> bytes:
+def model(subgraphs: list[Subgraph], *, description: str = "archcost test", external_at: int = 0) -> bytes:
+    """The model's flatbuffer. With ``external_at``, the buffers of tensors with ``external`` bytes lie
+    one after the other from that file offset: the caller extends the file to hold them."""
     b = flatbuffers.Builder(1024)
     b.ForceDefaults(True)
-    buffers: list[bytes] = [b""]
+    buffers: list[bytes | tuple[int, int]] = [b""]
+    next_external = external_at
     codes: list[tuple[str, str, int]] = []
     built = []
     f = {name: fields(name) for name in ("Model", "SubGraph", "Tensor", "Operator", "OperatorCode", "Buffer",
@@ -163,6 +169,10 @@ def model(subgraphs: list[Subgraph], *, description: str = "archcost test") -> b
             index = 0
             if t.data is not None:
                 buffers.append(np.ascontiguousarray(t.data).tobytes())
+                index = len(buffers) - 1
+            elif t.external:
+                buffers.append((next_external, t.external))
+                next_external += t.external
                 index = len(buffers) - 1
             name = b.CreateString(t.name)
             shape = _vector(b, list(t.shape), "PrependInt32", 4)
@@ -216,7 +226,10 @@ def model(subgraphs: list[Subgraph], *, description: str = "archcost test") -> b
         code_tables.append(_table(b, slots))
     buffer_tables = []
     for data in buffers:
-        if data:
+        if isinstance(data, tuple):
+            fb = f["Buffer"]
+            buffer_tables.append(_table(b, {fb["offset"][0]: ("Uint64", data[0]), fb["size"][0]: ("Uint64", data[1])}))
+        elif data:
             b.StartVector(1, len(data), 16)
             b.head = b.head - len(data)
             b.Bytes[b.head:b.head + len(data)] = data
