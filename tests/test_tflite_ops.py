@@ -289,3 +289,22 @@ def test_lstm_step_counts_as_one_step_of_the_onnx_lstm(tmp_path: Path) -> None:
     report = analyze(str(path))
     assert report.totals.macs == b * 4 * h * (i + h)
     assert report.totals.params_by_kind["weight"] == 4 * h * i + 4 * h * h
+
+
+def test_a_cifg_lstm_is_unknown_by_its_variant_and_the_analysis_goes_on(tmp_path: Path) -> None:
+    """No input gate (input 1 omitted): no ONNX LSTM count. It is listed as unknown under a name that
+    says why, its output takes the file's shape, and the FULLY_CONNECTED after it is counted."""
+    b, t, i, h = 2, 5, 3, 4
+    tensors = [X((b, t, i)), *(T(f"w{k}", (h, i), data=w(h, i)) for k in range(3)),
+               *(T(f"r{k}", (h, h), data=w(h, h)) for k in range(3)), *(T(f"b{k}", (h,), data=w(h)) for k in range(3)),
+               T("hs", (b, h), variable=True), T("cs", (b, h), variable=True), T("seq", (b, t, h)),
+               T("fc", (6, h), data=w(6, h)), Y((b, t, 6))]
+    ins = [0, -1, 1, 2, 3, -1, 4, 5, 6, -1, -1, -1, -1, 7, 8, 9, -1, -1, 10, 11, -1, -1, -1, -1]
+    ops = [Op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [12], "UnidirectionalSequenceLSTMOptions",
+              {"fused_activation_function": "TANH", "time_major": False}),
+           Op("FULLY_CONNECTED", [12, 13, -1], [14], "FullyConnectedOptions", {"keep_num_dims": True})]
+    path = tmp_path / "cifg.tflite"
+    path.write_bytes(model([Subgraph(tensors, ops, [0], [14], "main")]))
+    report = analyze(str(path))
+    assert [(u.op_type, u.domain) for u in report.unknown] == [("UNIDIRECTIONAL_SEQUENCE_LSTM:CIFG", "tflite")]
+    assert report.totals.macs == b * t * 6 * h

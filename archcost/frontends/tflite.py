@@ -16,7 +16,9 @@ model; the subgraphs its IF, WHILE and CALL_ONCE operators name become
   bound like an ONNX dim (``--set NAME=VALUE`` or ``--input NAME=SHAPE``).
 * **Custom operators** (a ``CUSTOM`` opcode, or a builtin code newer than this schema) are
   nodes of domain ``tflite.custom`` with no rule: listed as unknown, by their names; their
-  outputs take the shapes the file declares, so what follows them is still costed.
+  outputs take the shapes the file declares, so what follows them is still costed. Builtin
+  variants without a count (a CIFG or projected LSTM) are unknown the same way, as
+  ``UNIDIRECTIONAL_SEQUENCE_LSTM:CIFG`` and the like.
 * **Quantization**: the scales and zero points of a quantized tensor are not tensors in TFLite
   but parameters of one; they are reported as what they are (a note with their count and
   bytes), never counted as weights.
@@ -137,13 +139,28 @@ def _fill(builder: GraphBuilder, model: ModelDef, sub: SubgraphDef, names: list[
         if scope is None:
             scope = scopes[segment] = path_scope(label) if segment else ()
         builder.add_node(OpNode.adopt(
-            node_name, _OP_TYPES.get(op.op, op.op) if not op.custom else op.op,
+            node_name, op.op if op.custom else _variant(op) or _OP_TYPES.get(op.op, op.op),
             tuple(names[i] if i >= 0 else "" for i in op.inputs),
             tuple(names[i] for i in op.outputs if i >= 0), attrs, CUSTOM_DOMAIN if op.custom else DOMAIN,
             f"{where}:operator {op.index}", scope, op.op))
     builder.outputs.extend(names[i] for i in sub.outputs if i >= 0)
     if not builder.outputs and sub.index == 0:
         raise GraphError("the model's subgraph 0 declares no outputs", where=where)
+
+
+def _variant(op: Any) -> str | None:
+    """The op type of an operator variant archcost has no count for, named so that it is listed as
+    unknown (the analysis goes on with the shapes the file declares): a CIFG LSTM (no input gate,
+    input 1 omitted), an LSTM with a projection layer (input 16), LSTM's BASIC kernel."""
+    if op.op not in ("UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM"):
+        return None
+    if op.options.get("kernel_type", 0) != 0:
+        return f"{op.op}:BASIC"
+    if len(op.inputs) > 1 and op.inputs[1] < 0:
+        return f"{op.op}:CIFG"
+    if len(op.inputs) > 16 and op.inputs[16] >= 0:
+        return f"{op.op}:projection"
+    return None
 
 
 def _bodies(model: ModelDef, display: str) -> dict[int, Any]:

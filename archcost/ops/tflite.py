@@ -259,7 +259,8 @@ def unidirectional_sequence_lstm(view: OpView) -> OpResult:
     """UNIDIRECTIONAL_SEQUENCE_LSTM, input ``[B, T, I]`` (``[T, B, I]`` when ``time_major``), four
     gates of H units with input-to-gate weights ``[H, I]``: ONNX LSTM's count,
     mac = T · B · 4H · (I + H). Output ``[B, T, H]`` (``[T, B, H]``). A CIFG (no input gate) or a
-    projection layer has no ONNX LSTM form: the rule refuses it by name rather than miscount it.
+    projection layer has no ONNX LSTM form: the front end names those variants apart
+    (``UNIDIRECTIONAL_SEQUENCE_LSTM:CIFG``), which leaves them unknown rather than miscounted.
     """
     x = view.input(0)
     _rank(view, x, 3, "the input")
