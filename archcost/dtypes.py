@@ -21,8 +21,8 @@ from types import MappingProxyType
 from archcost.errors import ShapeError
 from archcost.numeric import Count, ceil_div, prod
 
-#: What kind of value an element type holds.
-KINDS = ("float", "int", "bool", "string", "complex")
+#: What kind of value an element type holds (``handle``: a reference to a resource, no data).
+KINDS = ("float", "int", "bool", "string", "complex", "handle")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,10 @@ DTYPES: tuple[DType, ...] = _table(
     (24, "float8e8m0", 8, "float", None),
     (25, "uint2", 2, "int", None),
     (26, "int2", 2, "int", None),
+    # TFLite's RESOURCE (13) and VARIANT (14) handles, which ONNX does not have: numbered past
+    # ONNX's enum, and, like strings, of no fixed size.
+    (1013, "resource", None, "handle", None),
+    (1014, "variant", None, "handle", None),
 )
 _BY_NAME: Mapping[str, DType] = MappingProxyType({d.name: d for d in DTYPES})
 #: Other spellings front ends and users write (ONNX's ``TensorProto`` names, lower case).

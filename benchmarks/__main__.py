@@ -25,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.models import gate_model_paths, model_path
+from benchmarks.tflite_model import tflite_path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("resnet50", "vgg16", "vit_b16", "mobilenet_v2")
 #: (case, peer) → minimum speed-up over the peer; and plain ceilings, in seconds or MB.
 SPEEDUP_TARGETS = {("vgg16", "onnx_tool"): 20.0, ("vgg16", "onnx.load"): 10.0, ("resnet50", "onnx_tool"): 10.0}
 RSS_TARGET_MB = 150.0
+#: Issue 17: a 100 MB TFLite model read in milliseconds, in little memory.
+TFLITE_SECONDS = 0.05
 SCALING_SECONDS, SCALING_RATIO = 5.0, 1.5
 HELP_SECONDS, ANALYZE_SECONDS, SWEEP_SECONDS = 0.2, 0.5, 0.5
 #: Issue 14: every corpus model analyzed with its dynamic dims free, in process.
@@ -108,7 +111,7 @@ def prepare_file(path: Path) -> None:
 
 def child(tool: str, argument: str, timeout: float) -> dict[str, Any]:
     """One measurement in a fresh process (see benchmarks/child.py)."""
-    if argument.endswith(".onnx"):
+    if argument.endswith((".onnx", ".tflite")):
         prepare_file(Path(argument))
     try:
         out = subprocess.run([sys.executable, "-m", "benchmarks.child", tool, argument], cwd=ROOT, env=_env(),
@@ -469,6 +472,35 @@ def corpus_rows(repeat: int, timeout: float, notes: list[str]) -> list[Row]:
     return rows
 
 
+def tflite_rows(cache: Path, repeat: int, timeout: float, notes: list[str]) -> list[Row]:
+    """The 100 MB TFLite model (benchmarks/tflite_model.py): archcost's analysis beside the
+    ``tflite`` package visiting every tensor and operator, and LiteRT loading the model."""
+    path = tflite_path(cache)
+    case = f"TFLite, 11 convs ({path.stat().st_size / 1e6:.0f} MB)"
+    ours = measure("archcost", str(path), repeat, timeout)
+    if "error" in ours:
+        notes.append(f"{case}: archcost failed: {ours['error']}")
+        return [Row(case, "FAILED", "-", "-", "-", f"< {TFLITE_SECONDS} s", "MISSED")]
+    notes.append(f"{case}: archcost {ours['macs']:,} MACs, {ours['params']:,} params")
+    rows = []
+    for first, (peer, label) in zip((True, False), (("tflite-package", "tflite package, every tensor"),
+                                                     ("litert", "LiteRT load + allocate")), strict=True):
+        theirs = measure(peer, str(path), repeat, timeout)
+        target = f"< {TFLITE_SECONDS} s" if first else "-"
+        ok = verdict(ours["seconds"] < TFLITE_SECONDS) if first else "-"
+        if "error" in theirs:
+            notes.append(f"{case}: {label} failed: {theirs['error']}")
+            rows.append(Row(case, seconds(ours["seconds"]), label, "FAILED", "-", target, ok))
+            continue
+        rows.append(Row(case, seconds(ours["seconds"]), label, seconds(theirs["seconds"]),
+                        f"{theirs['seconds'] / ours['seconds']:.1f}x", target, ok))
+        rss_target = f"< {RSS_TARGET_MB:.0f} MB" if first else "-"
+        rows.append(Row(f"{case} peak RSS", f"{ours['maxrss_mb']:.0f} MB", label, f"{theirs['maxrss_mb']:.0f} MB",
+                        f"{theirs['maxrss_mb'] / ours['maxrss_mb']:.1f}x", rss_target,
+                        verdict(ours["maxrss_mb"] < RSS_TARGET_MB) if first else "-"))
+    return rows
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -505,9 +537,9 @@ def render(rows: list[Row]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--cases", default="models,scaling,startup,sweep,corpus,process,gate",
-                        help="comma-separated groups: models, scaling, startup, sweep, corpus, process, gate "
-                             "(default: all)")
+    parser.add_argument("--cases", default="models,scaling,startup,sweep,corpus,process,gate,tflite",
+                        help="comma-separated groups: models, scaling, startup, sweep, corpus, process, gate, "
+                             "tflite (default: all)")
     parser.add_argument("--models", default=",".join(MODELS), help=f"model cases (default: {','.join(MODELS)})")
     parser.add_argument("--process-models", default=",".join(PROCESS_MODELS),
                         help=f"models of the process group (default: {','.join(PROCESS_MODELS)})")
@@ -561,6 +593,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "gate" in groups:
         print(f"  archcost gate over {GATE_MODELS} models, measuring ...", flush=True)
         rows += gate_rows(args.cache, args.repeat, args.timeout, notes)
+    if "tflite" in groups:
+        print("  a 100 MB TFLite model, measuring ...", flush=True)
+        rows += tflite_rows(args.cache, args.repeat, args.timeout, notes)
     print()
     print(render(rows))
     print()

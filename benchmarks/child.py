@@ -16,7 +16,8 @@ from typing import Any
 
 def _archcost(path: str, reader: str) -> dict[str, Any]:
     import archcost.cost.analyze
-    import archcost.frontends.onnx  # noqa: F401
+    import archcost.frontends.onnx
+    import archcost.frontends.tflite  # noqa: F401
     from archcost.api import analyze
 
     start = time.perf_counter()
@@ -105,6 +106,40 @@ def _corpus_model(manifest_path: str, manifest: dict[str, Any]) -> str:
     return str(found)
 
 
+def _tflite_package(path: str) -> dict[str, Any]:
+    """The ``tflite`` package (the official schema's generated Python bindings), as a reader of a
+    model's structure is written with it: the file read into memory, every tensor and operator visited."""
+    import tflite
+
+    start = time.perf_counter()
+    with open(path, "rb") as f:
+        buf = f.read()
+    model = tflite.Model.GetRootAsModel(buf, 0)
+    shapes = ops = 0
+    for s in range(model.SubgraphsLength()):
+        sub = model.Subgraphs(s)
+        for t in range(sub.TensorsLength()):
+            tensor = sub.Tensors(t)
+            shapes += len(tensor.ShapeAsNumpy()) + tensor.Type() + tensor.Buffer()
+            tensor.Name()
+        for o in range(sub.OperatorsLength()):
+            op = sub.Operators(o)
+            ops += op.OpcodeIndex() + len(op.InputsAsNumpy())
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "tensors": shapes, "ops": ops}
+
+
+def _litert(path: str) -> dict[str, Any]:
+    """LiteRT's interpreter loading the model and planning its tensors (what ``verify`` starts with)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    start = time.perf_counter()
+    interpreter = Interpreter(model_path=path)
+    interpreter.allocate_tensors()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "tensors": len(interpreter.get_tensor_details())}
+
+
 def _onnx_tool(path: str) -> dict[str, Any]:
     import onnx_tool
 
@@ -172,6 +207,8 @@ def main() -> None:
         "archcost-symbolic": lambda: _archcost_symbolic(argument),
         "ort-symbolic": lambda: _ort_symbolic(argument),
         "onnx.load": lambda: _onnx_load(argument),
+        "tflite-package": lambda: _tflite_package(argument),
+        "litert": lambda: _litert(argument),
         "sweep": lambda: _sweep(argument),
         "per-point": lambda: _per_point(argument),
     }

@@ -58,20 +58,23 @@ def test_files_of_other_frameworks_are_named(tmp_path: Path) -> None:
         "model.pt": b"PK\x03\x04" + bytes(60),
         "legacy.pth": b"\x80\x02" + bytes(60),
         "model.h5": b"\x89HDF\r\n\x1a\n" + bytes(60),
-        "model.tflite": b"\x1c\x00\x00\x00TFL3" + bytes(60),
         "weights.safetensors": (10).to_bytes(8, "little") + b'{"a": 1}  ',
         "model.gguf": b"GGUF" + bytes(60),
     }
     for name, data in cases.items():
         path = tmp_path / name
         path.write_bytes(data)
-        line = _fails_with_one_line(path, name, "archcost reads ONNX models and YAML specs")
+        line = _fails_with_one_line(path, name, "archcost reads ONNX models, TFLite models and YAML specs")
         assert "malformed YAML" not in line and "UTF-8" not in line
         if name.endswith((".pt", ".pth", ".safetensors")):
             # PyTorch weights: say they are not the architecture, and how to analyze the code instead.
             assert "weights, not the architecture" in line
             assert "archcost analyze package.module:build_model" in line and "archcost.analyze(module" in line
     _fails_with_one_line(tmp_path, "is a directory")
+    # A TFLite flatbuffer is read (tests/test_tflite.py): garbage after its identifier is named so.
+    path = tmp_path / "model.tflite"
+    path.write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(60))
+    _fails_with_one_line(path, "model.tflite", "not a valid TFLite flatbuffer")
 
 
 def test_graph_with_a_cycle(tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ def add_parser(sub: Any) -> None:
                             description=__doc__)
     add_model_arguments(parser, convention=False)
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and input (default 0)")
-    parser.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "reference"),
-                        help="auto: onnxruntime when installed, else onnx.reference")
+    parser.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "reference", "litert"),
+                        help="auto: onnxruntime when installed, else onnx.reference; a TFLite model runs in "
+                             "LiteRT (pip install 'archcost[litert]')")
     parser.set_defaults(run=run)
 
 

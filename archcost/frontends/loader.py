@@ -2,10 +2,11 @@
 
 Every command and the Python API turn a model argument into a graph here and
 nowhere else. The format is decided by the file's **content**, not its name: an
-ONNX protobuf is binary and starts with a ModelProto field; a spec is UTF-8
-text. Files archcost does not read (a PyTorch checkpoint, a Keras HDF5 file, a
-TFLite flatbuffer, safetensors weights, GGUF) are named as what they are, with
-what to do instead, rather than failing as malformed YAML.
+ONNX protobuf is binary and starts with a ModelProto field; a TFLite (LiteRT)
+flatbuffer carries the file identifier ``TFL3`` at bytes 4-7; a spec is UTF-8
+text. Files archcost does not read (a PyTorch checkpoint, a Keras HDF5 file,
+safetensors weights, GGUF) are named as what they are, with what to do instead,
+rather than failing as malformed YAML.
 
 :func:`open_model` resolves and identifies a model (and, for a spec, reads its
 top level once); :func:`load_model` builds its graph with the user's bindings.
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
     from archcost.frontends.spec import Spec
 
 #: Model formats :func:`load_model` builds graphs from: an ONNX file (or an in-memory ModelProto),
-#: a YAML spec, or a ``package.module:callable`` reference to a PyTorch module.
-FORMATS = ("onnx", "spec", "torch")
+#: a TFLite (LiteRT) flatbuffer, a YAML spec, or a ``package.module:callable`` reference to a
+#: PyTorch module.
+FORMATS = ("onnx", "tflite", "spec", "torch")
 #: Parameters a spec leaves free when asked for its symbolic form without names: α and ρ.
 DEFAULT_SYMBOLS = ("alpha", "resolution")
 #: Bytes read to tell the format (a spec's text is judged on this much).
@@ -110,13 +112,16 @@ def sniff(path: Path, display: str) -> str:
         raise ModelFormatError("the file is empty (0 bytes), not a model", where=display)
     known = _foreign(head)
     if known:
-        raise ModelFormatError(f"{known}; archcost reads ONNX models and YAML specs", where=display)
+        raise ModelFormatError(f"{known}; archcost reads ONNX models, TFLite models and YAML specs",
+                               where=display)
+    if head[4:8] == b"TFL3":
+        return "tflite"
     if _is_text(head):
         return "spec"
     if head[0] in _MODEL_TAGS:
         return "onnx"
-    raise ModelFormatError("not a model archcost reads: neither ONNX (a binary protobuf) nor a YAML spec (text)",
-                           where=display)
+    raise ModelFormatError("not a model archcost reads: neither ONNX (a binary protobuf), TFLite (a TFL3 "
+                           "flatbuffer) nor a YAML spec (text)", where=display)
 
 
 #: What to do with a file of PyTorch weights: analyze the code that builds the model.
@@ -133,8 +138,6 @@ def _foreign(head: bytes) -> str:
         return f"a Python pickle (a PyTorch checkpoint: weights, not the architecture); {_FROM_CODE}"
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return "an HDF5 file (a Keras .h5 model); convert it to ONNX first (tf2onnx)"
-    if head[4:8] == b"TFL3":
-        return "a TFLite flatbuffer; convert it to ONNX first (tf2onnx --tflite)"
     if head.startswith(b"GGUF"):
         return "a GGUF weight file (llama.cpp), weights without a graph"
     if len(head) > 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 1 << 32:
@@ -169,7 +172,7 @@ def load_model(
     ``params`` are spec parameters (``alpha=0.75``) or ONNX dim bindings
     (``batch=1``); ``symbols`` names what stays free (``None``: a spec's α and
     resolution); ``continuous`` drops a spec's rounding rules (the paper's α², ρ²
-    form); ``input_shapes`` and ``input_values`` bind an ONNX model's graph inputs
+    form); ``input_shapes`` and ``input_values`` bind an ONNX or TFLite model's graph inputs
     by name; ``reader`` is how an ONNX file is read (``wire`` or ``onnx``). For a PyTorch
     module reference, ``input_shapes`` (and ``input_dtypes``) give the example inputs it is
     exported with.
@@ -196,6 +199,15 @@ def load_model(
                                           reader=reader, input_shapes=input_shapes, ledger=ledger,
                                           input_values=input_values, model=source.proto)
         return Loaded(source, graph, bindings, (), ledger)
+    if source.format == "tflite":
+        import dataclasses
+
+        from archcost.frontends.tflite import load_tflite_graph
+
+        graph, bindings, notes = load_tflite_graph(source.path, source.display, bindings=values,
+                                                   symbols=symbols or (), input_shapes=input_shapes,
+                                                   input_values=input_values, ledger=ledger)
+        return Loaded(dataclasses.replace(source, notes=(*source.notes, *notes)), graph, bindings, (), ledger)
     if input_shapes or input_values:
         raise UsageError(f"{source.display}: --input and --value bind the graph inputs of an ONNX model; a "
                          "spec's sizes are its parameters (--set NAME=VALUE)")

@@ -13,7 +13,7 @@ from archcost.ops.registry import REGISTRY, OpEntry, OpResult, OpView, find, loo
 _FAMILIES = ("conv", "gemm", "elementwise", "activation", "pool", "shape", "indexing",
              "tensor", "transformer", "reduce", "conv_transpose", "unary", "logical", "data",
              "normalization", "misc", "attention", "recurrent", "quantized", "control", "ml",
-             "microsoft", "microsoft_quantized", "training")
+             "microsoft", "microsoft_quantized", "training", "tflite", "tflite_data")
 
 for _family in _FAMILIES:
     importlib.import_module(f"archcost.ops.{_family}")

@@ -87,6 +87,13 @@ def body_inputs(view: OpView, bodies: Mapping[str, Body]) -> dict[str, tuple[Inp
     """The InputInfo each body's formal inputs get, by attribute name."""
     op = view.op_type
     if op == "If":
+        # ONNX If has only the condition; TFLite's IF passes its other inputs to the branches.
+        passed = tuple(InputInfo(i.shape, i.dtype, value=i.value) for i in view.inputs[1:] if i is not None)
+        return {key: passed for key in bodies}
+    if op == "WHILE":  # TFLite: cond and body both take the loop values
+        values = tuple(InputInfo(i.shape, i.dtype, value=i.value) for i in view.inputs if i is not None)
+        return {key: values for key in bodies}
+    if op == "CALL_ONCE":
         return {key: () for key in bodies}
     if op == "Loop":
         carried = tuple(i for i in view.inputs[2:] if i is not None)

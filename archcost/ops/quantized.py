@@ -28,6 +28,9 @@ INTEGER_WEIGHT_OPS = frozenset({
     ("", "DequantizeLinear"),
     ("com.microsoft", "QGemm"), ("com.microsoft", "DynamicQuantizeMatMul"),
     ("com.microsoft", "MatMulNBits"), ("com.microsoft", "MatMulIntegerToFloat"),
+    # TFLite: an int8 model's int32 biases (and int16x8's int64 ones) are read by the op itself.
+    *(("tflite", op) for op in ("CONV_2D", "DEPTHWISE_CONV_2D", "CONV_3D", "TRANSPOSE_CONV", "FULLY_CONNECTED",
+                                "UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM")),
 })
 
 _CONV_DEFAULTS = {"group": 1, "auto_pad": "NOTSET"}

@@ -29,9 +29,11 @@ def render(report: Report, fmt: str, roofline: Roofline | None = None, *, by: st
         return _by_module(report, fmt, depth)
     if fmt == "json":
         from archcost.cost.memory import activation_memory
+        from archcost.cost.storage import parameter_storage, storage_dict
 
         data = report.to_dict()
         data["memory"] = activation_memory(report).to_dict()
+        data["parameter_storage"] = storage_dict(parameter_storage(report))
         if roofline is not None:
             data["roofline"] = roofline.to_dict()
         return renderer.json_text(data)
@@ -167,7 +169,22 @@ def _memory_lines(report: Report) -> list[str]:
     ]
     if m.partial:
         lines.append("memory figures are partial: ops without a cost rule are not scheduled")
-    return lines
+    return lines + _storage_lines(report)
+
+
+def _storage_lines(report: Report) -> list[str]:
+    """Parameter bytes by kind and dtype, and the quantized share (:mod:`archcost.cost.storage`)."""
+    from archcost.cost.storage import parameter_storage
+    from archcost.report.format import percent_text
+
+    s = parameter_storage(report)
+    if not s.bytes_by_dtype:
+        return []
+    kinds = ", ".join(f"{kind} {exact(v)}" for kind, v in s.bytes_by_kind.items())
+    dtypes = ", ".join(f"{dtype} {exact(v)}" for dtype, v in s.bytes_by_dtype.items())
+    return [f"parameter bytes: {_bytes(s.bytes)}: by kind {kinds}; by dtype {dtypes}",
+            f"quantized share (parameters stored as integers): {percent_text(s.quantized_share, unit=' %')} of "
+            f"parameters, {exact(s.quantized_bytes)} bytes"]
 
 
 def _bytes(value: object) -> str:

@@ -14,7 +14,7 @@ from archcost.report.format import percent_of
 from archcost.report.table import Column, Kind, Table, make_table
 
 #: Sort keys ``--sort`` accepts, each the column it sorts by (ascending).
-SORT_KEYS = ("input", "name", "macs", "params", "weights", "peak_activation")
+SORT_KEYS = ("input", "name", "macs", "params", "weights", "peak_activation", "parameter_bytes")
 
 #: Shown when activation memory cannot be computed (``archcost.cost.memory`` not present).
 NOT_AVAILABLE = "n/a"
@@ -85,20 +85,30 @@ class CompareEntry:
     fully_connected: Fraction | None
     convention: str
     convention_description: str
+    #: Bytes of the parameters as stored, and the percent of them stored as integers
+    #: (:mod:`archcost.cost.storage`).
+    parameter_bytes: Any = None
+    quantized: Fraction | None = None
 
     @property
     def row(self) -> list[Any]:
         return [self.label, self.macs, self.params, self.weights, self.peak_activation, self.conv_1x1,
-                self.depthwise, self.fully_connected]
+                self.depthwise, self.fully_connected, self.parameter_bytes, self.quantized]
 
 
 def compare_entry(ref: ModelRef, report: Report) -> CompareEntry:
     """The comparison row of one analyzed model."""
+    from archcost.cost.storage import parameter_storage
+
     t = report.totals
+    storage = parameter_storage(report)
+    share = storage.quantized_share
+    stored = storage.bytes
     return CompareEntry(ref.label, t.macs, t.params, t.weights, peak_activation(report),
                         _share(report, Category.CONV_1X1), _share(report, Category.DEPTHWISE),
                         _share(report, Category.FULLY_CONNECTED), report.convention.name,
-                        report.convention.description)
+                        report.convention.description, stored if isinstance(stored, int) else str(stored),
+                        None if share is None else 100 * share)
 
 
 def measure(ref: ModelRef, *, convention: str = "paper", common: Mapping[str, str] | None = None,
@@ -118,7 +128,8 @@ def measure(ref: ModelRef, *, convention: str = "paper", common: Mapping[str, st
     if common:
         declared = dict(common) if source.spec is None else {
             k: v for k, v in common.items() if k in source.spec.params}
-    onnx = source.format in ("onnx", "torch")  # graph inputs, or a PyTorch module's example inputs
+    # Graph inputs (ONNX, TFLite), or a PyTorch module's example inputs.
+    onnx = source.format in ("onnx", "tflite", "torch")
     report = analyze_model(source, convention=convention, params={**declared, **ref.settings},
                            input_shapes=input_shapes if onnx else None,
                            input_values=input_values if onnx else None)
@@ -147,6 +158,8 @@ def entries_table(entries: Sequence[CompareEntry], sort: str = "input") -> Table
         Column("conv_1x1_percent", "% MACs in 1×1", Kind.PERCENT),
         Column("depthwise_percent", "% MACs depthwise", Kind.PERCENT),
         Column("fc_percent", "% MACs FC", Kind.PERCENT),
+        Column("parameter_bytes", "param bytes", Kind.COUNT),
+        Column("quantized_percent", "% params quantized", Kind.PERCENT),
     )
     rows = [e.row for e in entries]
     if sort != "input":
@@ -165,5 +178,6 @@ def entries_table(entries: Sequence[CompareEntry], sort: str = "input") -> Table
                            for e in entries[:1]) if len(conventions) == 1 else "mixed"
     convention += ("; params are the trainable total (weight + bias + norm), weights conv and FC kernels; "
                    "peak activation is the largest sum of live activation tensors, in bytes, in the "
-                   "graph's default topological order")
+                   "graph's default topological order; param bytes are the parameters as stored (an int8 "
+                   "weight is one byte), % params quantized the share of parameters stored as integers")
     return make_table("compare", "Model comparison", columns, rows, convention=convention)

@@ -189,7 +189,8 @@ def sweep(model: str, axes: Mapping[str, Sequence[Scalar]],
         raise LimitError(f"a sweep of {total:,} points; at most {MAX_POINTS:,}")
     source = open_model(model)
     if source.spec is None:
-        raise UsageError(f"{model}: sweeps need a spec with parameters, not an ONNX file")
+        what = "a TFLite file" if source.format == "tflite" else "an ONNX file"
+        raise UsageError(f"{model}: sweeps need a spec with parameters, not {what}")
     declared = source.spec.params
     for name in names:
         if name not in declared:

@@ -151,6 +151,15 @@ def _initializer(tensor: Tensor, rng: Any) -> Any:
     return _array(shape, tensor.dtype, tensor.value, rng)
 
 
+def refuse_tflite(source: Any, command: str) -> None:
+    """A TFLite graph keeps TFLite's operators and layouts (NHWC, OHWI filters), which onnxruntime
+    cannot run: ``export`` and ``profile`` say so rather than write a model that will not load."""
+    if source.format == "tflite":
+        raise UsageError(f"{source.display}: {command} works on an ONNX export for onnxruntime, and a TFLite model's "
+                         "operators are TFLite's; run it as it is with archcost verify (LiteRT: pip install "
+                         "'archcost[litert]')")
+
+
 def export_model(model: str, out: Path, *, params: Mapping[str, Any] | None = None, seed: int = 0,
                  input_shapes: Mapping[str, Any] | None = None,
                  input_values: Mapping[str, Any] | None = None) -> Path:
@@ -161,8 +170,9 @@ def export_model(model: str, out: Path, *, params: Mapping[str, Any] | None = No
     """
     from archcost.frontends.loader import load_model
 
-    graph = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values).graph
-    proto = graph_to_onnx(graph, seed=seed)
+    loaded = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values)
+    refuse_tflite(loaded.source, "export")
+    proto = graph_to_onnx(loaded.graph, seed=seed)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"{out}: the folder {folder} does not exist")

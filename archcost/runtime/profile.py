@@ -230,10 +230,11 @@ def prepare(model: str, params: Mapping[str, Any] | None = None, seed: int = 0,
     from archcost.cost.analyze import analyze_graph
     from archcost.cost.conventions import PAPER
     from archcost.frontends.loader import load_model
-    from archcost.runtime.export import graph_to_onnx
+    from archcost.runtime.export import graph_to_onnx, refuse_tflite
     from archcost.runtime.session import random_inputs
 
     loaded = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values)
+    refuse_tflite(loaded.source, "profile")
     graph = loaded.graph
     report = analyze_graph(graph, PAPER, bindings=loaded.bindings, source=model)
     data: bytes = graph_to_onnx(graph, seed=seed).SerializeToString()

@@ -98,7 +98,8 @@ def verify(
     input_shapes: Mapping[str, Any] | None = None,
     input_values: Mapping[str, Any] | None = None,
 ) -> Verification:
-    """Run ``model`` (zoo name, spec or ONNX file) and check it against its static analysis.
+    """Run ``model`` (zoo name, spec, ONNX or TFLite file) and check it against its static analysis:
+    ONNX in onnxruntime (or ``onnx.reference``), TFLite in the LiteRT interpreter.
 
     Symbolic ONNX dims must be bound in ``params`` (``{"N": 1}``) or ``input_shapes``
     (``{"x": (1, 3, 224, 224)}``).
@@ -114,6 +115,8 @@ def verify(
     require_concrete(graph, "verify")
     report = analyze_graph(graph, PAPER, source=model, ledger=loaded.ledger)
     require_runtime_size(graph, "verify", report.tensor_shapes)
+    if loaded.source.format == "tflite":
+        return _verify_tflite(model, loaded, report, seed, backend)
     if loaded.source.proto is not None:  # a PyTorch module, exported in memory
         proto = _as_analyzed(loaded.source.proto)
     elif loaded.source.format == "onnx":
@@ -126,6 +129,30 @@ def verify(
     except _RunFailed as failure:
         return Verification(model, failure.backend, seed, (), (), (f"the model failed to run: {failure}",))
     return compare(model, graph, report, observed, stored_dims(proto), backend=used, seed=seed)
+
+
+def _verify_tflite(model: str, loaded: Any, report: Report, seed: int, backend: str) -> Verification:
+    """A TFLite model, run as it is in the LiteRT interpreter (:mod:`archcost.runtime.litert`).
+
+    An IF whose condition only the run decides is counted statically by its larger branch; the
+    run takes one. When every such IF took the same branch, the static counts compared are
+    those of ``archcost analyze --branch`` with that branch."""
+    from archcost.cost.analyze import analyze_graph
+    from archcost.cost.conventions import PAPER
+    from archcost.errors import UsageError
+    from archcost.runtime import litert
+
+    if backend not in ("auto", "litert"):
+        raise UsageError(f"a TFLite model runs in LiteRT, not {backend}: use --backend auto or litert")
+    graph, path = loaded.graph, loaded.source.path
+    try:
+        observed = litert.run_tflite(path, graph, random_inputs(graph, seed))
+    except litert.RunFailed as failure:
+        return Verification(model, "litert", seed, (), (), (f"the model failed to run: {failure}",))
+    taken = litert.branch_taken(graph, observed)
+    if taken is not None:
+        report = analyze_graph(graph, PAPER, source=model, ledger=loaded.ledger, branch=taken)
+    return compare(model, graph, report, observed, litert.stored_dims(path), backend="litert", seed=seed)
 
 
 def stored_dims(proto: Any) -> dict[str, tuple[int, ...]]:
@@ -243,6 +270,12 @@ def _observed_macs(row: Any, shape_of: Callable[[str], tuple[int, ...] | None], 
             return int(prod(outs[0]) * ins[0][-1])  # type: ignore[index]
     except (TypeError, IndexError):
         return None
+    closed = _TFLITE_MACS.get(op)
+    if closed is not None:
+        try:
+            return int(closed(ins, outs, row.attrs))
+        except (TypeError, IndexError):
+            return None
     if row.macs == 0:
         return 0
     node = graph.node(row.name)
@@ -259,6 +292,19 @@ def _observed_macs(row: Any, shape_of: Callable[[str], tuple[int, ...] | None], 
         for n, s in zip(row.input_names, ins, strict=True)
     )
     return int(apply_rule(entry, node.name, node.attrs, infos).terms.get("mac", 0))
+
+
+#: TFLite's layers with weights, by closed form on the observed shapes (inputs, outputs, options):
+#: every output element of a conv is a dot product over its filter's other axes, FC and batch
+#: matmul over K, and every input element of a transposed conv scatters over N·K_h·K_w.
+_TFLITE_MACS: dict[str, Callable[[list[Any], list[Any], Any], int]] = {
+    "CONV_2D": lambda i, o, a: prod(o[0]) * prod(i[1][1:]),  # OHWI: K_h·K_w·(M/g)
+    "DEPTHWISE_CONV_2D": lambda i, o, a: prod(o[0]) * i[1][1] * i[1][2],
+    "CONV_3D": lambda i, o, a: prod(o[0]) * prod(i[1][:4]),  # [K_d, K_h, K_w, M, N]
+    "TRANSPOSE_CONV": lambda i, o, a: prod(i[2]) * prod(i[1][:3]),  # input × [N, K_h, K_w]
+    "FULLY_CONNECTED": lambda i, o, a: prod(o[0]) * i[1][1],
+    "BATCH_MATMUL": lambda i, o, a: prod(o[0]) * (i[0][-2] if a.get("adj_x") else i[0][-1]),
+}
 
 
 def compare(
