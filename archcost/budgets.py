@@ -32,14 +32,14 @@ model is independent of every other, so ``archcost gate --jobs N`` runs
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archcost.errors import LimitError, UsageError
+from archcost.errors import UsageError
+from archcost.fileio import load_json, load_toml, read_text_capped
 from archcost.gate import (
     TOP_LAYERS,
     Baseline,
@@ -90,15 +90,7 @@ class BudgetFile:
 
 
 def _read_text(path: Path, what: str) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise LimitError(f"{what} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", where=str(path))
-        return path.read_bytes().decode("utf-8")
-    except OSError as err:
-        raise UsageError(f"cannot read the {what}: {err.strerror}", where=str(path)) from None
-    except UnicodeDecodeError:
-        raise UsageError(f"the {what} is not UTF-8 text", where=str(path)) from None
+    return read_text_capped(path, MAX_FILE_BYTES, what=what)
 
 
 def _load_toml(path: Path) -> Any:
@@ -112,10 +104,7 @@ def _load_toml(path: Path) -> Any:
         raise UsageError("reading pyproject.toml on Python 3.10 needs the tomli package "
                          "(pip install tomli), or use a YAML budget file", where=str(path)) from None
     text = _read_text(path, "budget file")
-    try:
-        return toml.loads(text)
-    except toml.TOMLDecodeError as err:
-        raise UsageError(f"malformed TOML: {err}", where=str(path)) from None
+    return load_toml(text, str(path), toml.loads, toml.TOMLDecodeError)
 
 
 def pyproject_budgets(path: Path) -> Mapping[str, Any] | None:
@@ -141,9 +130,9 @@ def load_budget_file(path: Path) -> BudgetFile:
         raise UsageError("a budget file is a .yaml/.yml file or a pyproject.toml", where=display)
     from archcost.frontends.yaml_loader import load_yaml
 
-    if not path.is_file():
+    if not path.exists():
         raise UsageError("no such budget file", where=display)
-    data = load_yaml(path, display)
+    data = load_yaml(path, display, what="budget file")
 
     def where(mapping: Any, key: str) -> str:
         line_of = getattr(mapping, "line_of", None)
@@ -215,14 +204,10 @@ def discover(folder: Path) -> Path | None:
 
 def load_baseline(path: Path, *, peak_order: str = "default") -> Baseline:
     """A baseline from a file written by ``archcost analyze --format json``."""
-    if not path.is_file():
+    if not path.exists():
         raise UsageError("no such baseline file; make one with `archcost analyze MODEL --format json`",
                          where=str(path))
-    text = _read_text(path, "baseline")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UsageError(f"malformed JSON: {err.msg}", where=f"{path}:{err.lineno}") from None
+    data = load_json(_read_text(path, "baseline"), str(path))
     return baseline_from_dict(data, where=str(path), peak_order=peak_order)
 
 

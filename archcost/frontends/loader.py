@@ -13,12 +13,15 @@ top level once); :func:`load_model` builds its graph with the user's bindings.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archcost.errors import ModelFormatError, UsageError
+from archcost.fileio import file_kind
 from archcost.graph import Graph
 from archcost.ledger import PARAMETER, Ledger
 
@@ -99,10 +102,21 @@ def open_model(model: str | Source) -> Source:
 def sniff(path: Path, display: str) -> str:
     """The format of the file at ``path``, from its first bytes; a file archcost does not read
     is a :class:`ModelFormatError` that says what it is."""
-    if path.is_dir():
-        raise ModelFormatError("is a directory, not a model file", where=display)
     try:
-        with path.open("rb") as f:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        raise ModelFormatError(f"cannot read the file ({err.strerror})", where=display) from None
+    if stat.S_ISDIR(mode):
+        raise ModelFormatError("is a folder, not a model file; name the .onnx model or .yaml spec inside it",
+                               where=display)
+    if not stat.S_ISREG(mode):
+        raise ModelFormatError(f"is {file_kind(mode)}, not a regular file; {_NAME_A_FILE}", where=display)
+    try:
+        # O_NONBLOCK: a FIFO put there after the check must not block the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ModelFormatError(f"is not a regular file; {_NAME_A_FILE}", where=display)
             head = f.read(_SNIFF_BYTES)
     except OSError as err:
         raise ModelFormatError(f"cannot read the file ({err.strerror})", where=display) from None
@@ -119,6 +133,8 @@ def sniff(path: Path, display: str) -> str:
                            where=display)
 
 
+#: What a model argument should name.
+_NAME_A_FILE = "name an .onnx model or a .yaml spec (or give a zoo name such as mobilenet_v1)"
 #: What to do with a file of PyTorch weights: analyze the code that builds the model.
 _FROM_CODE = ("analyze the code that builds the model instead: archcost analyze package.module:build_model "
               "--input 1x3x224x224, or archcost.analyze(module, example_inputs) in Python")

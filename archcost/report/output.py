@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from archcost.errors import UsageError
-from archcost.fileio import write_atomic
+from archcost.fileio import append_text, write_atomic
 from archcost.report import render
 from archcost.report.table import Document
 
@@ -122,8 +122,7 @@ def write_output(path: Path, text: str, *, append: bool = False) -> None:
     """
     try:
         if append:
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(text)
+            append_text(path, text)
         else:
             write_atomic(path, text.encode("utf-8"))
     except OSError as err:

@@ -7,12 +7,14 @@ out through :mod:`archcost.report.render`.
 
 from __future__ import annotations
 
+import io
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from archcost.cost.roofline import device_dict
 from archcost.errors import UsageError
+from archcost.fileio import write_atomic
 from archcost.report import render as renderer
 from archcost.report.format import giga, milliseconds, share
 from archcost.report.roofline import device_rates
@@ -216,9 +218,18 @@ def plot(result: ProfileResult, path: Path) -> None:
     ax.set_title(f"{result.model}: where the MACs go vs where the time goes")
     ax.legend()
     fig.tight_layout()
+    fmt = path.suffix.lower().lstrip(".") or "png"
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        plt.close(fig)
+        raise UsageError(f"a plot is written as one of {', '.join(sorted(supported))}, by its suffix; "
+                         f"got .{fmt}", where=str(path))
+    buffer = io.BytesIO()
     try:
-        fig.savefig(path)
-    except OSError as err:
-        raise UsageError(f"cannot write the plot {path}: {err.strerror}") from None
+        fig.savefig(buffer, format=fmt)
     finally:
         plt.close(fig)
+    try:
+        write_atomic(path, buffer.getvalue())
+    except OSError as err:
+        raise UsageError(f"cannot write the plot: {err.strerror or err}", where=str(path)) from None
