@@ -73,7 +73,7 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
     lines += ["", f"total {unit}: {exact(t.cost)} ({humanize(t.cost)})",
               f"params (trainable: weight + bias + norm): {exact(t.params)} ({humanize(t.params)})",
               f"weights (conv and FC kernels, as the MobileNet paper counts): "
-              f"{exact(t.weights)} ({humanize(t.weights)})", *_memory_lines(report), ""]
+              f"{exact(t.weights)} ({humanize(t.weights)})", *_memory_lines(report, style), ""]
     lines.append(renderer.grid(category_shares_table(report), style))
     lines.append("")
     lines += _assumption_lines(report, style)
@@ -127,7 +127,7 @@ def _symbolic_lines(report: Report, style: str) -> list[str]:
             lines.append(f"  {cell(r.name)} [{cell(r.op_type)}, {r.category.value}]: {cost}")
     t = report.totals
     lines += ["", f"total {unit}: {t.cost}", f"params (trainable): {t.params}",
-              f"weights (conv and FC kernels): {t.weights}", *_memory_lines(report), "",
+              f"weights (conv and FC kernels): {t.weights}", *_memory_lines(report, style), "",
               f"{unit} by category:"]
     lines += [f"  {s.category.label}: {s.cost}" for s in report.by_category().values() if s.cost != 0]
     return [*lines, "", *_free_lines(report, style), *_assumption_lines(report, style),
@@ -160,12 +160,12 @@ def _assumption_lines(report: Report, style: str) -> list[str]:
     return [*lines, ""]
 
 
-def _memory_lines(report: Report) -> list[str]:
+def _memory_lines(report: Report, style: str) -> list[str]:
     """Peak activation bytes (default and best order found) and weight bytes."""
     from archcost.cost.memory import activation_memory
 
     m = activation_memory(report)
-    at = f" at {m.steps[m.peak_step].layer}" if m.peak_step is not None else ""
+    at = f" at {_cell(style)(m.steps[m.peak_step].layer)}" if m.peak_step is not None else ""
     best = f" ({m.heuristic})"
     lines = [
         f"peak activation bytes, default order: {_bytes(m.peak_bytes)}{at}",

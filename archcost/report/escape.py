@@ -16,7 +16,7 @@ CSV                as terminal, and a cell that a spreadsheet would read as a fo
                    a leading tab or CR) gets a leading ``'`` (:func:`csv`)
 JSON               names kept verbatim, but C0, DEL, C1, separators and bidi overrides written as
                    ``\\uXXXX`` escapes (:func:`json_dumps`), so the file is safe to ``cat``
-JUnit XML          as terminal, except line breaks and tabs in message bodies (:func:`xml`); ``& <
+JUnit XML          as terminal, except line feeds and tabs in message bodies (:func:`xml`); ``& <
                    > "`` are the XML writer's job
 GitHub workflow    as terminal (except CR and LF), then ``%`` CR LF as ``%25 %0D %0A`` in the
 commands           message, plus ``: ,`` as ``%3A %2C`` in properties (:func:`github_data`,
@@ -30,6 +30,8 @@ import html as _html
 import json
 from typing import Any
 
+from archcost.errors import HOSTILE_CODES
+
 
 def _spelled(code: int) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
@@ -37,10 +39,10 @@ def _spelled(code: int) -> str:
 
 #: Characters that are never shown raw: they move the cursor, ring the bell, start a terminal
 #: escape sequence (ESC, and the C1 CSI 0x9b), break lines, or reorder the text (bidi).
-HOSTILE = frozenset((*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, 0x2028, 0x2029,
-                     *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF))
+HOSTILE = HOSTILE_CODES
 _TERMINAL = {code: _spelled(code) for code in HOSTILE}
-_KEEP_LINES = {code: text for code, text in _TERMINAL.items() if code not in (0x09, 0x0A, 0x0D)}
+_XML = {code: text for code, text in _TERMINAL.items() if code not in (0x09, 0x0A)}
+_GITHUB = {code: text for code, text in _TERMINAL.items() if code not in (0x0A, 0x0D)}
 _JSON = {code: f"\\u{code:04x}" for code in HOSTILE if code >= 0x20}
 _MARKDOWN = {ord("\\"): "\\\\", ord("|"): "\\|", ord("["): "\\[", ord("]"): "\\]", ord("`"): "\\`",
              ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;"}
@@ -65,8 +67,9 @@ def markdown(text: str) -> str:
 
 def markdown_prose(text: str) -> str:
     """archcost's own markdown prose that quotes names (a report's introduction): its code spans
-    stay, but no control character, HTML tag or entity gets through."""
-    return terminal(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    (between backticks) stay code, with no control character; the rest is escaped as :func:`markdown`."""
+    parts = text.split("`")
+    return "`".join(terminal(p) if i % 2 else markdown(p) for i, p in enumerate(parts))
 
 
 def markdown_code(text: str) -> str:
@@ -74,9 +77,10 @@ def markdown_code(text: str) -> str:
     return "`" + terminal(text).replace("`", "'").replace("|", "\\|") + "`"
 
 
-def html(text: str) -> str:
-    """``text`` as HTML (or SVG) text or attribute value."""
-    return _html.escape(terminal(text), quote=True)
+def html(text: str, *, lines: bool = False) -> str:
+    """``text`` as HTML (or SVG) text or attribute value; ``lines`` keeps line feeds (an SVG
+    tooltip's lines), which HTML shows as spaces anyway."""
+    return _html.escape(text.translate(_XML if lines else _TERMINAL), quote=True)
 
 
 def latex(text: str) -> str:
@@ -102,12 +106,12 @@ def json_dumps(data: Any, **kwargs: Any) -> str:
 
 def xml(text: str) -> str:
     """Text for an XML attribute or element: nothing XML 1.0 forbids, no terminal escape."""
-    return text.translate(_KEEP_LINES)
+    return text.translate(_XML)
 
 
 def github_data(text: str) -> str:
     """A GitHub workflow command's message (``::error ...::MESSAGE``), as ``@actions/core`` escapes it."""
-    return (text.translate(_KEEP_LINES).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    return (text.translate(_GITHUB).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def github_property(text: str) -> str:
