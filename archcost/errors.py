@@ -7,6 +7,9 @@ Every error a user can cause is an :class:`ArchcostError`. The CLI prints
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 #: Characters never shown raw in a message or a terminal: C0 controls (tab included), DEL, C1
 #: (0x9b starts a terminal escape too), line and paragraph separators, bidi marks, overrides and
 #: isolates (a "Trojan source" name), and the byte-order mark.
@@ -33,6 +36,24 @@ class ArchcostError(Exception):
         if self.where is None:
             self.where = where
         return self
+
+    def in_file(self, display: str) -> ArchcostError:
+        """Return this error naming the file ``display``: as its location, or before a location
+        inside the file (``model.onnx: node 'conv'``), unless it names the file already."""
+        if display in (self.where or "") or self.message.startswith(f"{display}:"):
+            return self
+        self.where = display if self.where is None else f"{display}: {self.where}"
+        return self
+
+
+@contextlib.contextmanager
+def about(display: str) -> Iterator[None]:
+    """Errors raised inside name the file ``display`` (:meth:`ArchcostError.in_file`)."""
+    try:
+        yield
+    except ArchcostError as err:
+        err.in_file(display)
+        raise
 
 
 class UsageError(ArchcostError):

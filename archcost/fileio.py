@@ -29,7 +29,7 @@ MAX_NUMBER_DIGITS = 40
 def file_kind(mode: int) -> str:
     """What a non-regular file is, for messages: ``"a FIFO (named pipe)"``, ``"a folder"``..."""
     if stat.S_ISDIR(mode):
-        return "a folder"
+        return "a directory"
     if stat.S_ISFIFO(mode):
         return "a FIFO (named pipe)"
     if stat.S_ISCHR(mode):
@@ -213,7 +213,7 @@ def _refuse_constant(name: str) -> Any:
 
 
 def load_json(text: str, where: str, *, error: type[ArchcostError] = UsageError,
-              what: str = "JSON") -> Any:
+              problem: str = "malformed JSON") -> Any:
     """Parse ``text`` as strict JSON after :func:`check_document`; ``NaN`` and ``Infinity`` are refused.
 
     Errors are one line: ``where:LINE: malformed JSON: ...``.
@@ -222,9 +222,9 @@ def load_json(text: str, where: str, *, error: type[ArchcostError] = UsageError,
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as err:
-        raise error(f"malformed {what}: {err.msg}", where=f"{where}:{err.lineno}") from None
+        raise error(f"{problem}: {err.msg}", where=f"{where}:{err.lineno}") from None
     except (ValueError, RecursionError) as err:
-        raise error(f"malformed {what}: {err}", where=where) from None
+        raise error(f"{problem}: {err}", where=where) from None
 
 
 def load_toml(text: str, where: str, loads: Callable[[str], Any], decode_error: type[Exception]) -> Any:

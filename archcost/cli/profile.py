@@ -73,21 +73,19 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import shutil
     import tempfile
     from pathlib import Path
 
     from archcost.cli import ExitCode
     from archcost.cost.roofline import DEFAULT_DEVICE
-    from archcost.errors import UsageError
     from archcost.report import profile as output
+    from archcost.report.output import write_output
     from archcost.runtime import profile as prof
     from archcost.runtime.trace import load_profile
 
     device = device_from_args(args, default=DEFAULT_DEVICE)
     params = parse_sets(args.sets)
-    if args.warmup < 0 or args.runs < 1:
-        raise UsageError("--runs must be ≥ 1 and --warmup ≥ 0")
+    prof.check_counts(args.runs, args.warmup)
     settings: dict[str, Any]
     if args.from_profile:
         from archcost.cost.pipeline import analyze_model
@@ -102,12 +100,9 @@ def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="archcost-profile-") as workdir:
             runs, raw, settings = prof.run_onnxruntime(prepared, runs=args.runs, warmup=args.warmup,
                                                        threads=args.threads, optimization=args.optimization,
-                                                       workdir=Path(workdir))
+                                                       workdir=Path(workdir), where=args.model)
             if args.keep_profile:
-                try:
-                    shutil.copyfile(raw, args.keep_profile)
-                except OSError as err:
-                    raise UsageError(f"cannot write {args.keep_profile}: {err.strerror}") from None
+                write_output(Path(args.keep_profile), raw.read_text(encoding="utf-8"))
     result = prof.aggregate(report, device, runs, warmup=args.warmup, settings=settings)
     if args.calibrate:
         result = _calibrate(args, result, settings)

@@ -107,7 +107,7 @@ def sniff(path: Path, display: str) -> str:
     except OSError as err:
         raise ModelFormatError(f"cannot read the file ({err.strerror})", where=display) from None
     if stat.S_ISDIR(mode):
-        raise ModelFormatError("is a folder, not a model file; name the .onnx model or .yaml spec inside it",
+        raise ModelFormatError("is a directory, not a model file; name the .onnx model or .yaml spec inside it",
                                where=display)
     if not stat.S_ISREG(mode):
         raise ModelFormatError(f"is {file_kind(mode)}, not a regular file; {_NAME_A_FILE}", where=display)

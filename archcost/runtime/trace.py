@@ -76,5 +76,5 @@ def load_profile(path: Path, display: str | None = None) -> ProfileRuns:
     """Read and parse an onnxruntime profile JSON file."""
     display = display or str(path)
     text = read_text_capped(path, MAX_PROFILE_BYTES, what="profile", display=display, error=ModelFormatError)
-    data = load_json(text, display, error=ModelFormatError, what="onnxruntime profile (JSON)")
+    data = load_json(text, display, error=ModelFormatError, problem="not an onnxruntime profile (malformed JSON)")
     return parse_profile(data, display)
