@@ -61,7 +61,8 @@ _TOKEN = re.compile(
     r"(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<op>\*\*|//|==|!=|<=|>=|[-+*/%<>(),])"
-    r")"
+    r")",
+    re.ASCII,  # digits are 0-9: "١" (Arabic-Indic one) is not a number
 )
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
