@@ -32,14 +32,15 @@ model is independent of every other, so ``archcost gate --jobs N`` runs
 
 from __future__ import annotations
 
-import json
+import contextlib
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archcost.errors import LimitError, UsageError
+from archcost.errors import UsageError, about
+from archcost.fileio import load_json, load_toml, read_text_capped
 from archcost.gate import (
     TOP_LAYERS,
     Baseline,
@@ -90,15 +91,7 @@ class BudgetFile:
 
 
 def _read_text(path: Path, what: str) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise LimitError(f"{what} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", where=str(path))
-        return path.read_bytes().decode("utf-8")
-    except OSError as err:
-        raise UsageError(f"cannot read the {what}: {err.strerror}", where=str(path)) from None
-    except UnicodeDecodeError:
-        raise UsageError(f"the {what} is not UTF-8 text", where=str(path)) from None
+    return read_text_capped(path, MAX_FILE_BYTES, what=what)
 
 
 def _load_toml(path: Path) -> Any:
@@ -112,10 +105,7 @@ def _load_toml(path: Path) -> Any:
         raise UsageError("reading pyproject.toml on Python 3.10 needs the tomli package "
                          "(pip install tomli), or use a YAML budget file", where=str(path)) from None
     text = _read_text(path, "budget file")
-    try:
-        return toml.loads(text)
-    except toml.TOMLDecodeError as err:
-        raise UsageError(f"malformed TOML: {err}", where=str(path)) from None
+    return load_toml(text, str(path), toml.loads, toml.TOMLDecodeError)
 
 
 def pyproject_budgets(path: Path) -> Mapping[str, Any] | None:
@@ -132,18 +122,18 @@ def pyproject_budgets(path: Path) -> Mapping[str, Any] | None:
 def load_budget_file(path: Path) -> BudgetFile:
     """Parse a YAML budget file or a pyproject.toml with ``[tool.archcost.budgets]``."""
     display = str(path)
-    if path.suffix == ".toml":
+    if path.suffix.lower() == ".toml":
         table = pyproject_budgets(path)
         if table is None:
             raise UsageError("no [tool.archcost.budgets] table", where=display)
         return _parse(table, path, lambda _m, _k: display)
-    if path.suffix not in (".yaml", ".yml"):
+    if path.suffix.lower() not in (".yaml", ".yml"):
         raise UsageError("a budget file is a .yaml/.yml file or a pyproject.toml", where=display)
     from archcost.frontends.yaml_loader import load_yaml
 
-    if not path.is_file():
+    if not path.exists():
         raise UsageError("no such budget file", where=display)
-    data = load_yaml(path, display)
+    data = load_yaml(path, display, what="budget file")
 
     def where(mapping: Any, key: str) -> str:
         line_of = getattr(mapping, "line_of", None)
@@ -200,7 +190,7 @@ def _parse(data: Any, path: Path, where: Any) -> BudgetFile:
 
 def _resolve_model(model: str, folder: Path) -> str:
     """A path in a budget file is relative to the file; a zoo name stays a name."""
-    if "/" in model or "\\" in model or Path(model).suffix in (".yaml", ".yml", ".onnx"):
+    if "/" in model or "\\" in model or Path(model).suffix.lower() in (".yaml", ".yml", ".onnx"):
         return str(folder / model)
     return model
 
@@ -215,14 +205,10 @@ def discover(folder: Path) -> Path | None:
 
 def load_baseline(path: Path, *, peak_order: str = "default") -> Baseline:
     """A baseline from a file written by ``archcost analyze --format json``."""
-    if not path.is_file():
+    if not path.exists():
         raise UsageError("no such baseline file; make one with `archcost analyze MODEL --format json`",
                          where=str(path))
-    text = _read_text(path, "baseline")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UsageError(f"malformed JSON: {err.msg}", where=f"{path}:{err.lineno}") from None
+    data = load_json(_read_text(path, "baseline"), str(path))
     return baseline_from_dict(data, where=str(path), peak_order=peak_order)
 
 
@@ -263,13 +249,13 @@ def plan(
                 targets.append(ModelBudget(name, name, defaults.merged(cli), sets, baseline))
             else:
                 targets.append(ModelBudget(entry.label, entry.model, entry.budgets.merged(cli),
-                                           {**entry.params, **sets}, baseline or entry.baseline))
+                                           {**entry.params, **sets}, baseline or entry.baseline, entry.where))
     else:
         if sets or binds_inputs:
             raise UsageError("--set and --input apply to the MODELs named on the command line; name one, "
                              "or put `set:` in the budget file")
         if config is not None:
-            targets = [ModelBudget(e.label, e.model, e.budgets.merged(cli), e.params, e.baseline)
+            targets = [ModelBudget(e.label, e.model, e.budgets.merged(cli), e.params, e.baseline, e.where)
                        for e in config.models]
         if zoo or (config is not None and config.zoo):
             from archcost.zoo import zoo_names
@@ -299,8 +285,10 @@ def gate_model(
     from archcost.cost.memory import activation_memory
     from archcost.cost.pipeline import analyze_model
 
-    report = analyze_model(target.model, params=dict(target.params), input_shapes=input_shapes,
-                           input_values=input_values)
+    # A model a budget file names: its errors say which entry of which file.
+    with about(target.where) if target.where else contextlib.nullcontext():
+        report = analyze_model(target.model, params=dict(target.params), input_shapes=input_shapes,
+                               input_values=input_values)
     baseline = None
     if target.baseline is not None:
         baseline = load_baseline(target.baseline, peak_order=target.budgets.peak_order)

@@ -7,11 +7,15 @@ Every error a user can cause is an :class:`ArchcostError`. The CLI prints
 
 from __future__ import annotations
 
-#: Control characters and line separators, spelled as escapes in messages.
-_CONTROL_ESCAPES = {
-    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029) if code != 0x09
-}
+import contextlib
+from collections.abc import Iterator
+
+#: Characters never shown raw in a message or a terminal: C0 controls (tab included), DEL, C1
+#: (0x9b starts a terminal escape too), line and paragraph separators, bidi marks, overrides and
+#: isolates (a "Trojan source" name), and the byte-order mark.
+HOSTILE_CODES = frozenset((*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, 0x2028, 0x2029,
+                           *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF))
+_CONTROL_ESCAPES = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in HOSTILE_CODES}
 
 
 class ArchcostError(Exception):
@@ -32,6 +36,24 @@ class ArchcostError(Exception):
         if self.where is None:
             self.where = where
         return self
+
+    def in_file(self, display: str) -> ArchcostError:
+        """Return this error naming the file ``display``: as its location, or before a location
+        inside the file (``model.onnx: node 'conv'``), unless it names the file already."""
+        if display in (self.where or "") or display in self.message:
+            return self
+        self.where = display if self.where is None else f"{display}: {self.where}"
+        return self
+
+
+@contextlib.contextmanager
+def about(display: str) -> Iterator[None]:
+    """Errors raised inside name the file ``display`` (:meth:`ArchcostError.in_file`)."""
+    try:
+        yield
+    except ArchcostError as err:
+        err.in_file(display)
+        raise
 
 
 class UsageError(ArchcostError):

@@ -53,7 +53,7 @@ def test_a_failing_model_is_one_line_and_exit_2_with_jobs() -> None:
 
 def test_jobs_must_be_positive() -> None:
     result = run_cli("compare", "mobilenet_v1", "resnet18", "--jobs", "0")
-    assert result.returncode == 2 and "--jobs must be 1 or more" in result.stderr
+    assert result.returncode == 2 and "--jobs must be from 1 to 64, got 0" in result.stderr
 
 
 def test_the_pool_is_spawn_safe_and_keeps_the_order() -> None:

@@ -195,8 +195,8 @@ def test_verify_without_litert_says_how_to_install(tmp_path: Path) -> None:
                          check=False)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        "archcost: running a TFLite model needs the LiteRT interpreter (ai-edge-litert): "
-        "pip install 'archcost[litert]'"]
+        f"archcost: {path}: running a TFLite model needs the LiteRT interpreter: pip install ai-edge-litert "
+        "(or the extra: pip install 'archcost[litert]', from a checkout '.[litert]')"]
 
 
 @pytest.mark.parametrize("cut", [12, 100, 1000, 5000])

@@ -42,7 +42,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _depth(text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError(f"--depth must be 0 or a positive whole number, got {text!r}")
     return int(text)
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from archcost.cli.counts import MAX_JOBS, check_range, whole_number
 from archcost.errors import UsageError
 
 T = TypeVar("T")
@@ -107,7 +108,7 @@ def parse_sets(items: list[str]) -> dict[str, str]:
 
 def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
     """``--jobs N``: analyze the models in N processes (read with :func:`run_jobs`)."""
-    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+    parser.add_argument("--jobs", "-j", type=whole_number, default=1, metavar="N",
                         help="analyze the models in N processes at once (default 1: in this process); "
                         "the output is the same, in command-line order")
 
@@ -121,8 +122,7 @@ def run_jobs(function: Callable[[T], R], items: Sequence[T], jobs: int, *, conte
     The first call to fail, in the order of ``items``, raises its error here, as it would
     in one process; the calls not yet started are cancelled.
     """
-    if jobs < 1:
-        raise UsageError(f"--jobs must be 1 or more, got {jobs}")
+    check_range("--jobs", jobs, 1, MAX_JOBS)
     if jobs == 1 or len(items) < 2:
         return [function(item) for item in items]
     from concurrent.futures import ProcessPoolExecutor

@@ -14,6 +14,7 @@ from archcost.cli.common import (
     parse_values,
     write,
 )
+from archcost.cli.counts import MAX_SEED, check_range, whole_number
 
 
 def add_parser(sub: Any) -> None:
@@ -24,7 +25,7 @@ def add_parser(sub: Any) -> None:
     add_set_argument(parser)
     add_input_argument(parser)
     add_value_argument(parser)
-    parser.add_argument("--seed", type=int, default=0, help="seed for the random weights (default 0)")
+    parser.add_argument("--seed", type=whole_number, default=0, help="seed for the random weights (default 0)")
     parser.set_defaults(run=run)
 
 
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from archcost.cli import ExitCode
     from archcost.runtime.export import export_model
 
+    check_range("--seed", args.seed, 0, MAX_SEED)
     out = export_model(args.model, Path(args.output), params=parse_sets(args.sets), seed=args.seed,
                        input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values))
     write(f"wrote {out}\n")

@@ -22,6 +22,7 @@ from archcost.cli.common import (
     parse_values,
     write,
 )
+from archcost.cli.counts import MAX_TOP, check_range, whole_number
 
 if TYPE_CHECKING:
     from archcost.gate import Budgets
@@ -63,7 +64,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--github", action="store_true",
                         help="print ::error:: annotations, and append a markdown summary to "
                              "$GITHUB_STEP_SUMMARY when it is set")
-    parser.add_argument("--top", type=int, default=5, metavar="N",
+    parser.add_argument("--top", type=whole_number, default=5, metavar="N",
                         help="layers to name per exceeded budget (default 5)")
     add_jobs_argument(parser)
     parser.set_defaults(run=run)
@@ -93,8 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     from archcost.report import gate_outputs as outputs
     from archcost.report.output import write_output
 
-    if args.top < 0:
-        raise UsageError(f"--top must be 0 or more, got {args.top}")
+    check_range("--top", args.top, 0, MAX_TOP)
     if args.github and args.format == "json" and args.output is None:
         raise UsageError("--github writes annotations to stdout; with --format json, "
                          "send the JSON to a file with --output")

@@ -14,7 +14,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values, write
+from archcost.cli.common import (
+    add_model_arguments,
+    parse_inputs,
+    parse_sets,
+    parse_values,
+    write,
+)
+from archcost.cli.counts import MAX_SEED, check_range, whole_number
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,15 +50,15 @@ def add_parser(sub: Any) -> None:
                             description=__doc__)
     # Not add_model_arguments: the comparison is in MACs, so there is no --convention.
     add_model_arguments(parser, convention=False)
-    parser.add_argument("--runs", type=int, default=20, help="measured runs (default 20)")
-    parser.add_argument("--warmup", type=int, default=5,
+    parser.add_argument("--runs", type=whole_number, default=20, help="measured runs (default 20)")
+    parser.add_argument("--warmup", type=whole_number, default=5,
                         help="warm-up runs, run first and left out (default 5)")
-    parser.add_argument("--threads", type=int, default=0,
+    parser.add_argument("--threads", type=whole_number, default=0,
                         help="onnxruntime intra-op threads (default 0: onnxruntime's choice)")
     parser.add_argument("--optimization", default="all", choices=("all", "extended", "basic", "none"),
                         help="onnxruntime graph optimization level (default all; none runs every "
                              "node as its own kernel)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the input")
+    parser.add_argument("--seed", type=whole_number, default=0, help="seed for the weights and the input")
     parser.add_argument("--format", default="table", choices=("table", "markdown", "csv", "json"))
     parser.add_argument("--table", default="categories", choices=("categories", "kernels"),
                         help="which table --format csv prints (default categories)")
@@ -73,21 +80,20 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import shutil
     import tempfile
     from pathlib import Path
 
     from archcost.cli import ExitCode
     from archcost.cost.roofline import DEFAULT_DEVICE
-    from archcost.errors import UsageError
     from archcost.report import profile as output
+    from archcost.report.output import write_output
     from archcost.runtime import profile as prof
     from archcost.runtime.trace import load_profile
 
     device = device_from_args(args, default=DEFAULT_DEVICE)
     params = parse_sets(args.sets)
-    if args.warmup < 0 or args.runs < 1:
-        raise UsageError("--runs must be ≥ 1 and --warmup ≥ 0")
+    prof.check_counts(args.runs, args.warmup)
+    check_range("--seed", args.seed, 0, MAX_SEED)
     settings: dict[str, Any]
     if args.from_profile:
         from archcost.cost.pipeline import analyze_model
@@ -102,12 +108,9 @@ def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="archcost-profile-") as workdir:
             runs, raw, settings = prof.run_onnxruntime(prepared, runs=args.runs, warmup=args.warmup,
                                                        threads=args.threads, optimization=args.optimization,
-                                                       workdir=Path(workdir))
+                                                       workdir=Path(workdir), where=args.model)
             if args.keep_profile:
-                try:
-                    shutil.copyfile(raw, args.keep_profile)
-                except OSError as err:
-                    raise UsageError(f"cannot write {args.keep_profile}: {err.strerror}") from None
+                write_output(Path(args.keep_profile), raw.read_text(encoding="utf-8"))
     result = prof.aggregate(report, device, runs, warmup=args.warmup, settings=settings)
     if args.calibrate:
         result = _calibrate(args, result, settings)

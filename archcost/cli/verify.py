@@ -6,14 +6,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values, write
+from archcost.cli.common import (
+    add_model_arguments,
+    parse_inputs,
+    parse_sets,
+    parse_values,
+    write,
+)
+from archcost.cli.counts import MAX_SEED, check_range, whole_number
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser("verify", help="run a model and compare with the static analysis",
                             description=__doc__)
     add_model_arguments(parser, convention=False)
-    parser.add_argument("--seed", type=int, default=0, help="seed for weights and input (default 0)")
+    parser.add_argument("--seed", type=whole_number, default=0, help="seed for weights and input (default 0)")
     parser.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "reference", "litert"),
                         help="auto: onnxruntime when installed, else onnx.reference; a TFLite model runs in "
                              "LiteRT (pip install 'archcost[litert]')")
@@ -25,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from archcost.report.verify import render
     from archcost.runtime.verify import verify
 
+    check_range("--seed", args.seed, 0, MAX_SEED)
     result = verify(args.model, params=parse_sets(args.sets), seed=args.seed, backend=args.backend,
                     input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values))
     write(render(result))

@@ -153,6 +153,7 @@ class _Walk:
         self.unknown: dict[tuple[str, str], list[tuple[str, OpNode]]] = {}
         self.uncosted: list[str] = []
         self.notes: list[str] = []
+        self.loop_trips: dict[str, Count] = {}
         self.total_cost: Count = 0
         self.total_macs: Count = 0
         self.total_params: dict[str, Count] = {role: 0 for role in PARAM_ROLES}
@@ -281,6 +282,7 @@ def _analyze(graph: Graph, convention: Convention, ledger: Ledger, bindings: Map
         parameter_tensors=parameters,
         free_symbols=walk.ledger.symbols,
         assumptions=walk.ledger.assumptions,
+        loop_trips=walk.loop_trips,
     )
 
 
@@ -558,8 +560,9 @@ def _note(walk: _Walk, frame: _Frame, node: OpNode, pending: _Pending, terms: Ma
     if node.op_type == "Loop":
         view = OpView(name, node.op_type, node.attrs, pending.infos, ledger=walk.ledger,
                       opset=frame.graph.opsets.get(node.domain, 0))
+        walk.loop_trips[name] = trips = loop_trips(view)
         walk.notes.append(f"Loop node {name!r}: body {body.cost} {unit} per iteration × "
-                          f"{loop_trips(view)} iterations = {total} {unit}")
+                          f"{trips} iterations = {total} {unit}")
     else:
         walk.notes.append(f"{node.op_type} node {name!r}: body {body.cost} {unit} per "
                           f"iteration, {total} {unit} in all")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from archcost.cost.conventions import get_convention
 from archcost.cost.result import Report
+from archcost.errors import about
 
 if TYPE_CHECKING:
     from archcost.frontends.loader import Source
@@ -37,7 +38,7 @@ def analyze_model(
     from archcost.frontends.loader import load_model
 
     conv = get_convention(convention)
-    with gc_paused():
+    with gc_paused(), about(model if isinstance(model, str) else model.display):
         loaded = load_model(model, params=params, symbols=None if symbols is None else tuple(symbols),
                             continuous=continuous, input_shapes=input_shapes, input_values=input_values,
                             reader=reader, input_dtypes=input_dtypes)

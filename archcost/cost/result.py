@@ -163,6 +163,8 @@ class Report:
     free_symbols: tuple[FreeSymbol, ...] = ()
     #: Equalities the analysis could neither prove nor disprove, and took as true.
     assumptions: tuple[Assumption, ...] = ()
+    #: Each Loop node's trip count (an int, or a symbol when decided at run time), by node path.
+    loop_trips: Mapping[str, Count] = field(default_factory=dict)
 
     def cost_of(self, row: LayerRow) -> Count:
         """A row's figure under this report's convention."""

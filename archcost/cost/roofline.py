@@ -304,7 +304,7 @@ def load_device_file(path: Path, display: str | None = None) -> dict[str, Device
     from archcost.frontends.yaml_loader import load_yaml
 
     display = display or str(path)
-    data = load_yaml(path, display)
+    data = load_yaml(path, display, what="device file")
     if not isinstance(data, dict) or not isinstance(data.get("devices"), dict):
         raise SpecError("a device file needs a top-level 'devices:' mapping of name → profile",
                         where=display)
@@ -361,7 +361,7 @@ def resolve_device(
     from_file: dict[str, Device] = {}
     if device_file is not None:
         path = Path(device_file)
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(f"{device_file}: no such device file")
         from_file = load_device_file(path, device_file)
     base: Device | None = None

@@ -14,12 +14,15 @@ top level once); :func:`load_model` builds its graph with the user's bindings.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archcost.errors import ModelFormatError, UsageError
+from archcost.fileio import file_kind
 from archcost.graph import Graph
 from archcost.ledger import PARAMETER, Ledger
 
@@ -101,10 +104,21 @@ def open_model(model: str | Source) -> Source:
 def sniff(path: Path, display: str) -> str:
     """The format of the file at ``path``, from its first bytes; a file archcost does not read
     is a :class:`ModelFormatError` that says what it is."""
-    if path.is_dir():
-        raise ModelFormatError("is a directory, not a model file", where=display)
     try:
-        with path.open("rb") as f:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        raise ModelFormatError(f"cannot read the file ({err.strerror})", where=display) from None
+    if stat.S_ISDIR(mode):
+        raise ModelFormatError("is a directory, not a model file; name the .onnx model or .yaml spec inside it",
+                               where=display)
+    if not stat.S_ISREG(mode):
+        raise ModelFormatError(f"is {file_kind(mode)}, not a regular file; {_NAME_A_FILE}", where=display)
+    try:
+        # O_NONBLOCK: a FIFO put there after the check must not block the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ModelFormatError(f"is not a regular file; {_NAME_A_FILE}", where=display)
             head = f.read(_SNIFF_BYTES)
     except OSError as err:
         raise ModelFormatError(f"cannot read the file ({err.strerror})", where=display) from None
@@ -124,6 +138,8 @@ def sniff(path: Path, display: str) -> str:
                            "flatbuffer) nor a YAML spec (text)", where=display)
 
 
+#: What a model argument should name.
+_NAME_A_FILE = "name an .onnx model or a .yaml spec (or give a zoo name such as mobilenet_v1)"
 #: What to do with a file of PyTorch weights: analyze the code that builds the model.
 _FROM_CODE = ("analyze the code that builds the model instead: archcost analyze package.module:build_model "
               "--input 1x3x224x224, or archcost.analyze(module, example_inputs) in Python")
@@ -132,8 +148,7 @@ _FROM_CODE = ("analyze the code that builds the model instead: archcost analyze 
 def _foreign(head: bytes) -> str:
     """What a file of another framework is, by its magic bytes; ``""`` when none matches."""
     if head.startswith(b"PK\x03\x04"):
-        return ("a zip archive: a PyTorch checkpoint (.pt/.pth, a state dict: weights, not the architecture) or "
-                f"a Keras .keras file; for PyTorch, {_FROM_CODE}; for Keras, convert it to ONNX (tf2onnx)")
+        return _zip(head)
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return f"a Python pickle (a PyTorch checkpoint: weights, not the architecture); {_FROM_CODE}"
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
@@ -143,6 +158,19 @@ def _foreign(head: bytes) -> str:
     if len(head) > 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 1 << 32:
         return f"a safetensors file: weights, not the architecture; {_FROM_CODE}"
     return ""
+
+
+def _zip(head: bytes) -> str:
+    """What a zip archive is, by its first member's name (in the first local file header)."""
+    size = int.from_bytes(head[26:28], "little")
+    first = head[30:30 + size].decode("utf-8", "replace")
+    if first.endswith(("data.pkl", "/version", ".data/version")) or "/data/" in first:
+        return ("a PyTorch checkpoint (a zip of pickled tensors, torch.save): weights, not the architecture; "
+                + _FROM_CODE)
+    if first in ("metadata.json", "config.json", "model.weights.h5"):
+        return "a Keras 3 model (.keras, a zip); convert it to ONNX first (tf2onnx)"
+    return ("a zip archive: a PyTorch checkpoint (.pt/.pth: weights, not the architecture) or a Keras .keras "
+            f"file; for PyTorch, {_FROM_CODE}; for Keras, convert it to ONNX (tf2onnx)")
 
 
 def _is_text(head: bytes) -> bool:

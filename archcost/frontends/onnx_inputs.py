@@ -121,7 +121,7 @@ def parse_input_shape(text: str) -> tuple[str, tuple[int | None, ...]]:
         part = part.strip()
         if part == "?":
             values.append(None)
-        elif part.isdigit() and len(part) <= 18:
+        elif part.isascii() and part.isdigit() and len(part) <= 18:
             values.append(int(part))
         else:
             raise UsageError(f"--input {name}: dims must be whole numbers ≥ 0 (or ?) separated by 'x', "

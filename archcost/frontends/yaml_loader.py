@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,11 @@ from typing import Any
 import yaml
 
 from archcost.errors import LimitError, SpecError
+from archcost.fileio import MAX_NUMBER_DIGITS, read_text_capped
+
+#: A run of digits longer than :data:`MAX_NUMBER_DIGITS` in a plain scalar (underscores are
+#: YAML 1.1 digit separators): refused before PyYAML converts it to an int.
+_LONG_NUMBER = re.compile(rf"[0-9][0-9_]{{{MAX_NUMBER_DIGITS},}}")
 
 #: Largest spec file accepted.
 MAX_SPEC_BYTES = 1 << 20
@@ -98,17 +104,9 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_located_mappi
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_located_sequence)
 
 
-def load_yaml(path: Path, display: str) -> Any:
+def load_yaml(path: Path, display: str, *, what: str = "spec") -> Any:
     """Load ``path`` safely; errors name ``display`` (the path as the user wrote it)."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise LimitError(f"spec is {size:,} bytes; the limit is {MAX_SPEC_BYTES:,}", where=display)
-        text = path.read_bytes().decode("utf-8")
-    except OSError as err:
-        raise SpecError(f"cannot read the spec: {err.strerror}", where=display) from None
-    except UnicodeDecodeError:
-        raise SpecError("the spec is not UTF-8 text", where=display) from None
+    text = read_text_capped(path, MAX_SPEC_BYTES, what=what, display=display, error=SpecError)
     _check_depth(text, display)
     loader = _Loader(text)
     loader.name = display
@@ -139,6 +137,11 @@ def _check_depth(text: str, display: str) -> None:
                                      where=f"{display}{line}")
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
+            elif isinstance(event, yaml.ScalarEvent) and event.style is None and _LONG_NUMBER.search(event.value):
+                mark = event.start_mark
+                line = f":{mark.line + 1}" if mark is not None else ""
+                raise LimitError(f"a number of more than {MAX_NUMBER_DIGITS} digits; numbers in a spec are "
+                                 "counts, sizes and factors", where=f"{display}{line}")
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""

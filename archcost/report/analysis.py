@@ -7,8 +7,9 @@ from typing import Any
 
 from archcost.cost.result import Report
 from archcost.cost.roofline import Roofline
+from archcost.report import escape
 from archcost.report import render as renderer
-from archcost.report.format import exact, humanize, markdown_cell
+from archcost.report.format import exact, humanize
 from archcost.report.layers import category_shares_table, layers_table, modules_table
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -53,15 +54,16 @@ def render_reconciliation(report: Report, fmt: str) -> str:
 def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
     unit = report.convention.unit
     t = report.totals
+    cell = _cell(style)
     lines = [
-        f"# {report.model}" if style == "github" else f"model: {report.model}",
+        f"# {cell(report.model)}" if style == "github" else f"model: {cell(report.model)}",
         "",
         f"convention: {report.convention.name} ({report.convention.description})",
     ]
     if report.bindings:
-        lines.append("parameters: " + ", ".join(f"{k}={v}" for k, v in report.bindings.items()))
+        lines.append("parameters: " + cell(", ".join(f"{k}={v}" for k, v in report.bindings.items())))
     if report.symbols:
-        lines.append("symbols: " + ", ".join(report.symbols))
+        lines.append("symbols: " + cell(", ".join(report.symbols)))
     lines.append("")
     if report.is_symbolic:
         return "\n".join(lines + _symbolic_lines(report, style))
@@ -73,7 +75,7 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
     lines += ["", f"total {unit}: {exact(t.cost)} ({humanize(t.cost)})",
               f"params (trainable: weight + bias + norm): {exact(t.params)} ({humanize(t.params)})",
               f"weights (conv and FC kernels, as the MobileNet paper counts): "
-              f"{exact(t.weights)} ({humanize(t.weights)})", *_memory_lines(report), ""]
+              f"{exact(t.weights)} ({humanize(t.weights)})", *_memory_lines(report, style), ""]
     lines.append(renderer.grid(category_shares_table(report), style))
     lines.append("")
     lines += _assumption_lines(report, style)
@@ -82,12 +84,12 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
         for u in report.unknown:
             lines.append(f"  {u.op_type} ({u.domain or 'ai.onnx'}): {len(u.nodes)} node(s), "
                          f"{100 * u.node_share:.1f}% of nodes, {100 * u.tensor_share:.1f}% of tensors: "
-                         f"{', '.join(u.nodes[:5])}")
+                         f"{cell(', '.join(u.nodes[:5]))}")
         lines.append("")
     if report.uncosted:
         lines.append(f"uncosted nodes (inputs downstream of an unknown op): {len(report.uncosted)}")
         lines.append("")
-    lines += _note_lines(report)
+    lines += _note_lines(report, style)
     return "\n".join(lines)
 
 
@@ -99,39 +101,44 @@ def _by_module(report: Report, fmt: str, depth: int | None) -> str:
     t = report.totals
     unit = report.convention.unit
     cell = _cell(style)
-    lines = [f"# {cell(report.model)}" if style == "github" else f"model: {report.model}", "",
+    lines = [f"# {cell(report.model)}" if style == "github" else f"model: {cell(report.model)}", "",
              f"convention: {report.convention.name} ({report.convention.description})", "",
              renderer.grid(table, style), "", *(f"{cell(n)}" for n in table.notes), "",
              f"total {unit}: {exact(t.cost)}" + ("" if report.is_symbolic else f" ({humanize(t.cost)})"),
              f"params (trainable: weight + bias + norm): {exact(t.params)}", ""]
-    return "\n".join(lines + _free_lines(report, style) + _assumption_lines(report, style) + _note_lines(report))
+    return "\n".join(lines + _free_lines(report, style) + _assumption_lines(report, style)
+                     + _note_lines(report, style))
 
 
-def _note_lines(report: Report) -> list[str]:
+def _note_lines(report: Report, style: str) -> list[str]:
     """How control-flow nodes were costed (If branches, loop trip counts)."""
     if not report.notes:
         return []
-    return ["notes:", *(f"  {note}" for note in report.notes), ""]
+    cell = _cell(style)
+    return ["notes:", *(f"  {cell(note)}" for note in report.notes), ""]
 
 
 def _symbolic_lines(report: Report, style: str) -> list[str]:
     """Formulas are too wide for a table: one line per costed layer, then the totals."""
     unit = report.convention.unit
+    cell = _cell(style)
     lines = [f"{unit} per layer (layers with no {unit} omitted):"]
     for r in report.layers:
         cost = report.cost_of(r)
         if cost != 0:
-            lines.append(f"  {r.name} [{r.op_type}, {r.category.value}]: {cost}")
+            lines.append(f"  {cell(r.name)} [{cell(r.op_type)}, {r.category.value}]: {cost}")
     t = report.totals
     lines += ["", f"total {unit}: {t.cost}", f"params (trainable): {t.params}",
-              f"weights (conv and FC kernels): {t.weights}", *_memory_lines(report), "",
+              f"weights (conv and FC kernels): {t.weights}", *_memory_lines(report, style), "",
               f"{unit} by category:"]
     lines += [f"  {s.category.label}: {s.cost}" for s in report.by_category().values() if s.cost != 0]
-    return [*lines, "", *_free_lines(report, style), *_assumption_lines(report, style), *_note_lines(report)]
+    return [*lines, "", *_free_lines(report, style), *_assumption_lines(report, style),
+            *_note_lines(report, style)]
 
 
 def _cell(style: str) -> Any:
-    return markdown_cell if style == "github" else (lambda v: v)
+    """The sink's escaping for text from the input: markdown, or the terminal's."""
+    return escape.markdown if style == "github" else escape.terminal
 
 
 def _free_lines(report: Report, style: str) -> list[str]:
@@ -155,12 +162,12 @@ def _assumption_lines(report: Report, style: str) -> list[str]:
     return [*lines, ""]
 
 
-def _memory_lines(report: Report) -> list[str]:
+def _memory_lines(report: Report, style: str) -> list[str]:
     """Peak activation bytes (default and best order found) and weight bytes."""
     from archcost.cost.memory import activation_memory
 
     m = activation_memory(report)
-    at = f" at {m.steps[m.peak_step].layer}" if m.peak_step is not None else ""
+    at = f" at {_cell(style)(m.steps[m.peak_step].layer)}" if m.peak_step is not None else ""
     best = f" ({m.heuristic})"
     lines = [
         f"peak activation bytes, default order: {_bytes(m.peak_bytes)}{at}",

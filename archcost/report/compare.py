@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -37,7 +38,7 @@ class ModelRef:
 def parse_model_ref(text: str) -> ModelRef:
     """``mobilenet_v1:alpha=0.5,resolution=160`` → model ``mobilenet_v1`` with two settings."""
     model, sep, rest = text.rpartition(":")
-    if not sep or "=" not in rest:
+    if not sep or "=" not in rest or os.path.lexists(text):  # a file named a:b=c is a file
         return ModelRef(text, {})
     settings: dict[str, str] = {}
     for part in rest.split(","):

@@ -25,13 +25,13 @@ cut at :data:`MAX_NAME_CHARS` characters.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 
 from archcost.categories import Category
 from archcost.cost.result import ModuleShare, Report
+from archcost.report import escape
 from archcost.report.cited import at_precision
 from archcost.report.format import exact
 from archcost.report.table import Figure
@@ -66,14 +66,14 @@ _CATEGORY_FILLS = {
     Category.GROUPED_CONV: "#b5a12b", Category.FULLY_CONNECTED: "#d9822b",
     Category.ATTENTION_MATMUL: "#c2473f", Category.OTHER: "#8c8c8c",
 }
-#: Characters XML 1.0 forbids even when escaped (a name may hold any of them).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Characters XML 1.0 forbids that the HTML sink's escaping does not spell out (lone surrogates).
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 def _text(value: str) -> str:
-    """``value`` as SVG/HTML text or attribute value: XML-forbidden characters replaced,
-    ``& < > " '`` escaped."""
-    return html.escape(_NOT_XML.sub("\ufffd", value), quote=True)
+    """``value`` as SVG/HTML text or attribute value, under the HTML sink's policy
+    (:func:`archcost.report.escape.html`: control characters spelled out, ``& < > " '`` escaped)."""
+    return escape.html(_NOT_XML.sub("\ufffd", value), lines=True)
 
 
 def _cut(name: str) -> str:

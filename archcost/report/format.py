@@ -105,16 +105,14 @@ def shape_text(shape: Any) -> str:
 
 
 def csv_cell(value: Any) -> Any:
-    """Neutralize spreadsheet formula injection: text starting with = + - @ gets a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """A CSV cell under the CSV sink's policy (:func:`archcost.report.escape.csv`)."""
+    from archcost.report import escape
+
+    return escape.csv(value)
 
 
 def markdown_cell(value: Any) -> Any:
-    """Escape the column separator in markdown table cells, and ``<``, ``&`` so that a name never
-    becomes markup in a renderer that passes HTML through."""
-    if isinstance(value, str):
-        return (value.replace("&", "&amp;").replace("<", "&lt;").replace("\\", "\\\\")
-                .replace("|", "\\|"))
-    return value
+    """Text under the markdown sink's policy (:func:`archcost.report.escape.markdown`); other values unchanged."""
+    from archcost.report import escape
+
+    return escape.markdown(value) if isinstance(value, str) else value

@@ -27,8 +27,8 @@ from archcost.gate import (
     OpNodes,
     total_checks,
 )
-from archcost.report import render
-from archcost.report.format import factor, markdown_cell, number, percent_text, quantity, shape_text
+from archcost.report import escape, render
+from archcost.report.format import factor, number, percent_text, quantity, shape_text
 from archcost.report.table import Column, Kind, Table, make_table
 
 
@@ -155,7 +155,8 @@ def render_text(results: Sequence[GateResult]) -> str:
         for note in gate_notes(result):
             lines.append(f"  note: {note}")
         lines.append("")
-    return "\n".join(lines)
+    # Names reach these lines raw; each line is one line of the terminal sink.
+    return "\n".join(map(escape.terminal, lines))
 
 
 def _exact(value: Fraction | int | None) -> Any:
@@ -243,39 +244,31 @@ def render_junit(results: Sequence[GateResult]) -> str:
     checks, failed = total_checks(results)
     root = ET.Element("testsuites", name="archcost gate", tests=str(checks), failures=str(failed),
                       errors="0", time="0")
+    x = escape.xml
     for result in results:
-        suite = ET.SubElement(root, "testsuite", name=result.label, tests=str(len(result.checks)),
+        suite = ET.SubElement(root, "testsuite", name=x(result.label), tests=str(len(result.checks)),
                               failures=str(len(result.failures)), errors="0", skipped="0", time="0")
         for check in result.checks:
-            case = ET.SubElement(suite, "testcase", name=check.budget,
-                                 classname=f"archcost.gate.{result.label}", time="0")
+            case = ET.SubElement(suite, "testcase", name=x(check.budget),
+                                 classname=x(f"archcost.gate.{result.label}"), time="0")
             if not check.passed:
-                failure = ET.SubElement(case, "failure", message=describe(check), type="BudgetExceeded")
-                failure.text = failure_text(check)
+                failure = ET.SubElement(case, "failure", message=x(describe(check)), type="BudgetExceeded")
+                failure.text = x(failure_text(check))
             else:
-                ET.SubElement(case, "system-out").text = describe(check)
+                ET.SubElement(case, "system-out").text = x(describe(check))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def _escape_data(text: str) -> str:
-    # GitHub's workflow-command encoding (as @actions/core escapes data).
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def annotation(level: str, message: str, *, title: str | None = None, file: str | None = None) -> str:
     """One GitHub workflow command line: ``::error file=F,title=T::message``."""
     props = []
     if file:
-        props.append(f"file={_escape_property(file)}")
+        props.append(f"file={escape.github_property(file)}")
     if title:
-        props.append(f"title={_escape_property(title)}")
+        props.append(f"title={escape.github_property(title)}")
     head = f"::{level} {','.join(props)}" if props else f"::{level}"
-    return f"{head}::{_escape_data(message)}\n"
+    return f"{head}::{escape.github_data(message)}\n"
 
 
 def render_annotations(results: Sequence[GateResult], files: Mapping[str, str | None]) -> str:
@@ -302,7 +295,7 @@ def _verdict(check: Check) -> str:
 
 
 def _cell(text: str) -> str:
-    return str(markdown_cell(text)).replace("\n", " ")
+    return escape.markdown(text)
 
 
 def render_markdown(results: Sequence[GateResult]) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from archcost.errors import UsageError
-from archcost.fileio import write_atomic
+from archcost.fileio import append_text, write_atomic
 from archcost.report import render
 from archcost.report.table import Document
 
@@ -122,12 +122,13 @@ def write_output(path: Path, text: str, *, append: bool = False) -> None:
     """
     try:
         if append:
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(text)
+            append_text(path, text)
         else:
             write_atomic(path, text.encode("utf-8"))
     except OSError as err:
         raise UsageError(f"cannot write: {err.strerror or err}", where=str(path)) from None
+    except (UnicodeError, ValueError):  # a NUL, or a character the file system's encoding lacks
+        raise UsageError("cannot write: not a name the file system can hold", where=repr(str(path))) from None
 
 
 def write_files(directory: Path, files: Mapping[str, bytes], *, keep_figures: bool = False,

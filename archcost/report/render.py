@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
 import io
-import json
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 from archcost.errors import UsageError
 from archcost.numeric import is_concrete
+from archcost.report import escape
 from archcost.report.cited import at_precision
-from archcost.report.format import csv_cell, exact, humanize, markdown_cell
+from archcost.report.format import exact, humanize
 from archcost.report.table import Column, Document, Kind, Table
 
 #: Formats every table renders to, with the file suffix the report directory uses.
@@ -103,8 +102,12 @@ def _preamble(table: Table) -> list[str]:
 # -- one table ---------------------------------------------------------------------------------
 
 
+def _terminal_value(value: Any, column: Column) -> str:
+    return escape.terminal(human_cell(value, column))
+
+
 def _cells(table: Table, style: str) -> list[list[str]]:
-    cell = _markdown_value if style == "github" else human_cell
+    cell = _markdown_value if style == "github" else _terminal_value
     return [[cell(v, c) for v, c in zip(_shown(table, row), table.columns, strict=False)]
             for row in _body(table)]
 
@@ -123,7 +126,7 @@ def _layout(rows: list[list[str]], table: Table, style: str) -> str:
 
     if style == "plain":
         return str(tabulate(rows, tablefmt="plain", disable_numparse=True))
-    titles = [str(markdown_cell(t)) for t in _titles(table)] if style == "github" else _titles(table)
+    titles = [(escape.markdown if style == "github" else escape.terminal)(t) for t in _titles(table)]
     return str(tabulate(rows, headers=titles, tablefmt=style, disable_numparse=True))
 
 
@@ -132,24 +135,25 @@ def pipe_table(table: Table) -> str:
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(cells) + " |"
 
-    lines = [line([str(markdown_cell(t)).replace("\n", " ") for t in _titles(table)]),
+    lines = [line([escape.markdown(t) for t in _titles(table)]),
              "|" + "---|" * len(table.columns)]
-    lines += [line([c.replace("\n", " ") for c in row]) for row in _cells(table, "github")]
+    lines += [line(row) for row in _cells(table, "github")]
     return "\n".join(lines) + "\n"
 
 
 def table_text(table: Table) -> str:
     """Terminal text (tabulate ``simple``)."""
-    lines = [table.title, *_preamble(table), "", grid(table, "simple")]
-    lines += ["", *(f"* {n}" for n in table.notes)] if table.notes else []
+    t = escape.terminal
+    lines = [t(table.title), *map(t, _preamble(table)), "", grid(table, "simple")]
+    lines += ["", *(f"* {t(n)}" for n in table.notes)] if table.notes else []
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _markdown_value(value: Any, column: Column) -> str:
     text = human_cell(value, column)
     if column.kind in (Kind.FORMULA, Kind.CODE) and value is not None:
-        return "`" + text.replace("`", "'") + "`"
-    return str(markdown_cell(text))
+        return escape.markdown_code(text)
+    return escape.markdown(text)
 
 
 def table_markdown(table: Table, level: int = 2) -> str:
@@ -157,11 +161,12 @@ def table_markdown(table: Table, level: int = 2) -> str:
     rows = _cells(table, "github")
     if table.total is not None:
         rows[-1] = [f"**{cell}**" if cell not in ("", _MISSING) else cell for cell in rows[-1]]
-    lines = [f"{'#' * level} {markdown_cell(table.title)}", ""]
-    lines += [line + "  " for line in _preamble(table)[:-1]] + [_preamble(table)[-1], ""]
+    preamble = [escape.markdown(line) for line in _preamble(table)]
+    lines = [f"{'#' * level} {escape.markdown(table.title)}", ""]
+    lines += [line + "  " for line in preamble[:-1]] + [preamble[-1], ""]
     lines.append(_layout(rows, table, "github"))
     if table.notes:
-        lines += ["", *(f"- {markdown_cell(n)}" for n in table.notes)]
+        lines += ["", *(f"- {escape.markdown(n)}" for n in table.notes)]
     return "\n".join(lines) + "\n"
 
 
@@ -174,12 +179,12 @@ def table_csv(table: Table, *, header: str = "keys", convention: bool = True, mi
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     names = [c.key for c in table.columns] if header == "keys" else _titles(table)
-    writer.writerow([*names, *(["convention"] if convention else [])])
+    writer.writerow([*map(escape.csv, names), *(["convention"] if convention else [])])
     name = table.convention.split(" ", 1)[0]
     for row in _body(table):
         cells = [machine_cell(v, c) for v, c in zip(row, table.columns, strict=False)]
-        writer.writerow([*(missing if v is None else csv_cell(v) for v in cells),
-                         *([name] if convention else [])])
+        writer.writerow([*(missing if v is None else escape.csv(v) for v in cells),
+                         *([escape.csv(name)] if convention else [])])
     return out.getvalue()
 
 
@@ -207,20 +212,11 @@ def table_json(table: Table) -> str:
 
 def json_text(data: Any) -> str:
     """Any JSON-ready data as the JSON every command prints: indented, UTF-8 kept."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return escape.json_dumps(data, indent=2) + "\n"
 
 
-_LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "×": r"$\times$", "α": r"$\alpha$", "ρ": r"$\rho$", "≈": r"$\approx$", "²": r"$^2$",
-    "·": r"$\cdot$", "→": r"$\rightarrow$", "—": "---", "–": "--",
-}
-
-
-def latex_escape(text: str) -> str:
-    """Escape LaTeX specials and spell the paper's symbols as math."""
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
+#: Escape LaTeX specials and spell the paper's symbols as math (:func:`escape.latex`).
+latex_escape = escape.latex
 
 
 def _latex_value(value: Any, column: Column) -> str:
@@ -260,14 +256,14 @@ def table_latex(table: Table) -> str:
 
 
 def _html_value(value: Any, column: Column) -> str:
-    text = html.escape(human_cell(value, column))
+    text = escape.html(human_cell(value, column))
     code = column.kind in (Kind.FORMULA, Kind.CODE) and value is not None
     return f"<code>{text}</code>" if code else text
 
 
 def table_html_fragment(table: Table) -> str:
     """An HTML ``<section>`` with the table, its convention, source and notes; every name escaped."""
-    e = html.escape
+    e = escape.html
     numeric = {i for i, c in enumerate(table.columns) if c.kind in (Kind.EXACT, Kind.COUNT, Kind.PERCENT)}
     parts = [f'<section id="{e(table.key)}">', f"<h2>{e(table.title)}</h2>"]
     parts += [f'<p class="meta">{e(line)}</p>' for line in _preamble(table)]
@@ -314,7 +310,7 @@ def _html_page(title: str, body: list[str]) -> str:
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
+        f"<title>{escape.html(title)}</title>",
         f"<style>\n{_CSS}\n</style>",
         "</head>",
         "<body>",
@@ -349,21 +345,22 @@ def render_table(table: Table, fmt: str) -> str:
 def document_markdown(doc: Document, figure_dir: str | None = None, inline_dir: str | None = None) -> str:
     """The report as one markdown file; plots are linked from ``figure_dir`` when given, and
     archcost's own (inline) figures that were drawn from ``inline_dir``."""
-    parts = [f"# {markdown_cell(doc.title)}", "", *(f"{p}\n" for p in doc.intro)]
+    parts = [f"# {escape.markdown(doc.title)}", "", *(f"{escape.markdown_prose(p)}\n" for p in doc.intro)]
     for table in doc.tables:
         parts.append(table_markdown(table))
     if figure_dir is not None and doc.figures:
         parts.append("## Figures\n")
         for fig in doc.figures:
             if not fig.inline:
-                parts.append(f"![{markdown_cell(fig.caption)}]({figure_dir}/{fig.key}.svg)\n")
+                parts.append(f"![{escape.markdown(fig.caption)}]({figure_dir}/{fig.key}.svg)\n")
             elif inline_dir is not None and "svg" in fig.data:
-                parts.append(f"![{markdown_cell(fig.caption)}]({inline_dir}/{fig.key}.svg)\n")
+                parts.append(f"![{escape.markdown(fig.caption)}]({inline_dir}/{fig.key}.svg)\n")
     return "\n".join(parts)
 
 
 def document_text(doc: Document) -> str:
-    parts = [doc.title, "=" * len(doc.title), "", *(f"{p}\n" for p in doc.intro)]
+    title = escape.terminal(doc.title)
+    parts = [title, "=" * len(title), "", *(f"{escape.terminal(p)}\n" for p in doc.intro)]
     parts += [table_text(t) for t in doc.tables]
     return "\n".join(parts)
 
@@ -380,7 +377,7 @@ def document_json(doc: Document) -> str:
 
 def document_csv(doc: Document) -> str:
     """Every table's CSV, each after a ``# key: title`` line (one CSV per table is in ``tables/``)."""
-    return "\n".join(f"# {t.key}: {t.title}\n{table_csv(t)}" for t in doc.tables)
+    return "\n".join(f"# {t.key}: {escape.terminal(t.title)}\n{table_csv(t)}" for t in doc.tables)
 
 
 def document_latex(doc: Document) -> str:
@@ -405,7 +402,7 @@ def document_html(doc: Document) -> str:
     first, right after the introduction, set in the page so their tooltips work: each
     summarizes the tables below it.
     """
-    e = html.escape
+    e = escape.html
     body = [f"<h1>{e(doc.title)}</h1>", *(f"<p>{e(p)}</p>" for p in doc.intro)]
     for fig in doc.figures:
         if fig.inline and "svg" in fig.data:

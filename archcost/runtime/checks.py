@@ -54,3 +54,16 @@ def require_runtime_size(graph: Graph, what: str, produced: Mapping[str, Any] | 
     if total > MAX_RUNTIME_ELEMENTS:
         raise LimitError(f"{what}: the weights and inputs hold {total:,} elements together; {what} "
                          f"materializes at most {MAX_RUNTIME_ELEMENTS:,}")
+
+
+#: The most iterations a Loop node may run in ``verify`` or ``profile`` (known before running:
+#: a constant trip count). A run is also stopped after ``MAX_RUN_SECONDS`` of wall clock.
+MAX_LOOP_TRIPS = 1_000_000
+
+
+def require_bounded_loops(loop_trips: Mapping[str, Any], what: str, where: str) -> None:
+    """Refuse to run a model with a Loop whose constant trip count exceeds :data:`MAX_LOOP_TRIPS`."""
+    for name, trips in loop_trips.items():
+        if isinstance(trips, int) and trips > MAX_LOOP_TRIPS:
+            raise LimitError(f"{what}: Loop node {name!r} runs {trips:,} iterations; {what} runs at most "
+                             f"{MAX_LOOP_TRIPS:,} per Loop", where=where)

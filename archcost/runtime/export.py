@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archcost.dtypes import DTYPE_CODES, is_integer, lookup
-from archcost.errors import ArchcostError, UsageError
+from archcost.errors import ArchcostError, UsageError, about
 from archcost.fileio import write_atomic
 from archcost.graph import Graph, Tensor, TensorKind
 from archcost.numeric import is_concrete
@@ -108,8 +108,11 @@ def graph_to_onnx(graph: Graph, *, seed: int = 0, opset: int | None = None) -> A
     from archcost.cost.conventions import PAPER
 
     require_concrete(graph, "export")
-    require_runtime_size(graph, "export")
     report = analyze_graph(graph, PAPER)
+    # A Constant's value is filled with random data here: its size counts like a weight's.
+    constants = {out: report.tensor_shapes[out] for op in graph.topological_nodes() if op.op_type == "Constant"
+                 for out in op.outputs if out in report.tensor_shapes}
+    require_runtime_size(graph, "export", constants)
     rng = np.random.default_rng(seed)
     initializers = []
     inputs = []
@@ -170,9 +173,10 @@ def export_model(model: str, out: Path, *, params: Mapping[str, Any] | None = No
     """
     from archcost.frontends.loader import load_model
 
-    loaded = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values)
-    refuse_tflite(loaded.source, "export")
-    proto = graph_to_onnx(loaded.graph, seed=seed)
+    with about(model):
+        loaded = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values)
+        refuse_tflite(loaded.source, "export")
+        proto = graph_to_onnx(loaded.graph, seed=seed)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"{out}: the folder {folder} does not exist")

@@ -23,6 +23,9 @@ from archcost.graph import Graph
 
 #: The interpreter's package, as pip names it.
 PACKAGE = "ai-edge-litert"
+#: How to install LiteRT: the plain package, or the extra (from an index or a checkout).
+LITERT_INSTALL = (f"pip install {PACKAGE} (or the extra: pip install 'archcost[litert]', "
+                  "from a checkout '.[litert]')")
 
 
 def interpreter_class() -> tuple[Any, Any]:
@@ -32,8 +35,7 @@ def interpreter_class() -> tuple[Any, Any]:
     try:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:
-        raise UsageError(f"running a TFLite model needs the LiteRT interpreter ({PACKAGE}): "
-                         "pip install 'archcost[litert]'") from None
+        raise UsageError(f"running a TFLite model needs the LiteRT interpreter: {LITERT_INSTALL}") from None
     return Interpreter, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
 
 

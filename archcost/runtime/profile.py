@@ -23,6 +23,7 @@ exact format onnxruntime writes and check the arithmetic.
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from archcost.categories import Category
 from archcost.cost.result import Report
 from archcost.cost.roofline import Device, Roofline, roofline
-from archcost.errors import ModelFormatError, UsageError
+from archcost.errors import LimitError, ModelFormatError, UsageError, about
 from archcost.runtime.kernel_map import Kernel, map_kernels
 from archcost.runtime.trace import ProfileRuns, load_profile
 
@@ -230,15 +231,33 @@ def prepare(model: str, params: Mapping[str, Any] | None = None, seed: int = 0,
     from archcost.cost.analyze import analyze_graph
     from archcost.cost.conventions import PAPER
     from archcost.frontends.loader import load_model
+    from archcost.runtime.checks import require_bounded_loops
     from archcost.runtime.export import graph_to_onnx, refuse_tflite
     from archcost.runtime.session import random_inputs
 
-    loaded = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values)
-    refuse_tflite(loaded.source, "profile")
-    graph = loaded.graph
-    report = analyze_graph(graph, PAPER, bindings=loaded.bindings, source=model)
-    data: bytes = graph_to_onnx(graph, seed=seed).SerializeToString()
-    return Prepared(data, report, random_inputs(graph, seed))
+    with about(model):
+        loaded = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values)
+        refuse_tflite(loaded.source, "profile")
+        graph = loaded.graph
+        report = analyze_graph(graph, PAPER, bindings=loaded.bindings, source=model)
+        require_bounded_loops(report.loop_trips, "profile", model)
+        data: bytes = graph_to_onnx(graph, seed=seed).SerializeToString()
+        return Prepared(data, report, random_inputs(graph, seed))
+
+
+#: Largest ``--runs`` and ``--warmup``.
+MAX_RUNS = 10_000
+MAX_WARMUP = 1_000
+#: Wall-clock limit of a whole profile (warm-up and measured runs).
+MAX_PROFILE_SECONDS = 600
+
+
+def check_counts(runs: int, warmup: int) -> None:
+    """Refuse ``--runs`` outside 1..:data:`MAX_RUNS` and ``--warmup`` outside 0..:data:`MAX_WARMUP`."""
+    if not 1 <= runs <= MAX_RUNS:
+        raise UsageError(f"--runs must be from 1 to {MAX_RUNS:,}, got {runs:,}")
+    if not 0 <= warmup <= MAX_WARMUP:
+        raise UsageError(f"--warmup must be from 0 to {MAX_WARMUP:,}, got {warmup:,}")
 
 
 def run_onnxruntime(
@@ -249,24 +268,42 @@ def run_onnxruntime(
     threads: int,
     optimization: str,
     workdir: Path,
+    where: str = "the model",
 ) -> tuple[ProfileRuns, Path, dict[str, Any]]:
     """Run the model ``warmup + runs`` times with profiling on; the parsed profile, its file, the settings."""
-    from archcost.runtime.session import PROVIDER, onnxruntime_module, onnxruntime_session
+    from archcost.runtime.session import (
+        MAX_RUN_SECONDS,
+        MAX_THREADS,
+        PROVIDER,
+        onnxruntime_module,
+        onnxruntime_session,
+        run_bounded,
+    )
 
     ort = onnxruntime_module("archcost profile")
-    if runs < 1:
-        raise UsageError(f"--runs must be ≥ 1, got {runs}")
-    if warmup < 0:
-        raise UsageError(f"--warmup must be ≥ 0, got {warmup}")
-    if threads < 0:
-        raise UsageError(f"--threads must be ≥ 0 (0: onnxruntime's default), got {threads}")
+    check_counts(runs, warmup)
+    if not 0 <= threads <= MAX_THREADS:
+        raise UsageError(f"--threads must be from 0 (onnxruntime's default) to {MAX_THREADS}, got {threads}")
     try:
         session = onnxruntime_session(prepared.model, optimization=optimization, threads=threads,
                                       profile_prefix=workdir / "archcost_profile")
     except Exception as err:  # onnxruntime raises its own exception types, not exported stably
-        raise ModelFormatError(f"onnxruntime cannot load the model: {err}") from None
-    for _ in range(warmup + runs):
-        session.run(None, dict(prepared.feeds))
+        raise ModelFormatError(f"onnxruntime cannot load the model: {err}", where=where) from None
+    deadline = time.monotonic() + MAX_PROFILE_SECONDS
+    for done in range(warmup + runs):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            session.end_profiling()
+            raise LimitError(f"{done} of {warmup + runs} runs took {MAX_PROFILE_SECONDS} s, the limit of a "
+                             "profile; give fewer --runs", where=where)
+        try:
+            run_bounded(session, None, prepared.feeds, where=where, seconds=min(MAX_RUN_SECONDS, left))
+        except LimitError:
+            session.end_profiling()
+            raise
+        except Exception as err:
+            session.end_profiling()
+            raise ModelFormatError(f"onnxruntime failed to run the model: {err}", where=where) from None
     path = Path(session.end_profiling())
     details = {"onnxruntime": ort.__version__, "threads": threads, "optimization": optimization,
                "provider": PROVIDER}

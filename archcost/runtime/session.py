@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from archcost.dtypes import is_floating, numpy_name
-from archcost.errors import UsageError
+from archcost.errors import LimitError, UsageError
 from archcost.graph import Graph
 
+#: How to install onnxruntime: the plain package, or the extra (from an index or a checkout).
+RUNTIME_INSTALL = ("pip install onnxruntime (or the extra: pip install 'archcost[runtime]', "
+                   "from a checkout '.[runtime]')")
 #: ``--backend`` choices: ``auto`` is onnxruntime when installed, else ``onnx.reference``.
 BACKENDS = ("auto", "onnxruntime", "reference")
 #: ``--optimization`` choices → onnxruntime ``GraphOptimizationLevel`` member names.
@@ -22,6 +25,11 @@ OPTIMIZATION_LEVELS: Mapping[str, str] = {
 }
 #: The execution provider every session uses.
 PROVIDER = "CPUExecutionProvider"
+#: Wall-clock limit of one run of a model in onnxruntime (``verify``, and each ``profile`` run):
+#: onnxruntime is told to stop (``RunOptions.terminate``) when it is reached.
+MAX_RUN_SECONDS = 120
+#: Largest ``--threads``.
+MAX_THREADS = 256
 
 
 def choose_backend(backend: str) -> str:
@@ -44,7 +52,7 @@ def onnxruntime_module(needed_by: str) -> Any:
     try:
         import onnxruntime
     except ImportError:
-        raise UsageError(f"{needed_by} needs onnxruntime: pip install 'archcost[runtime]'") from None
+        raise UsageError(f"{needed_by} needs onnxruntime: {RUNTIME_INSTALL}") from None
     return onnxruntime
 
 
@@ -58,8 +66,8 @@ def onnxruntime_session(model: bytes, *, optimization: str = "none", threads: in
     (it raises its own types for a graph it cannot load) reach the caller.
     """
     ort = onnxruntime_module("running a model in onnxruntime")
-    if threads < 0:
-        raise UsageError(f"--threads must be ≥ 0 (0: onnxruntime's default), got {threads}")
+    if not 0 <= threads <= MAX_THREADS:
+        raise UsageError(f"--threads must be from 0 (onnxruntime's default) to {MAX_THREADS}, got {threads}")
     options = ort.SessionOptions()
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, OPTIMIZATION_LEVELS[optimization])
     options.intra_op_num_threads = threads
@@ -70,6 +78,30 @@ def onnxruntime_session(model: bytes, *, optimization: str = "none", threads: in
         options.enable_profiling = True
         options.profile_file_prefix = str(profile_prefix)
     return ort.InferenceSession(model, options, providers=[PROVIDER])
+
+
+def run_bounded(session: Any, names: list[str] | None, feeds: Mapping[str, Any], *, where: str,
+                seconds: float | None = None) -> Any:
+    """``session.run(names, feeds)``, stopped after ``seconds`` of wall clock (a Loop whose trip
+    count is 2**63-1 never ends on its own): a :class:`LimitError` naming ``where``."""
+    import threading
+
+    ort = onnxruntime_module("running a model in onnxruntime")
+    seconds = MAX_RUN_SECONDS if seconds is None else seconds
+    options = ort.RunOptions()
+    options.log_severity_level = 4  # the stop is reported here, as one line; not onnxruntime's log
+    timer = threading.Timer(seconds, lambda: setattr(options, "terminate", True))
+    timer.daemon = True
+    timer.start()
+    try:
+        return session.run(names, dict(feeds), options)
+    except Exception:
+        if options.terminate:
+            raise LimitError(f"one run of the model took longer than {seconds:g} s, the limit; onnxruntime "
+                             "stopped it (a loop with a huge trip count?)", where=where) from None
+        raise
+    finally:
+        timer.cancel()
 
 
 def random_inputs(graph: Graph, seed: int) -> dict[str, Any]:

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from archcost.cost.result import Report
+from archcost.errors import LimitError, about
 from archcost.graph import Graph, TensorKind
 from archcost.numeric import Count, prod
 from archcost.ops import find
 from archcost.ops.registry import PARAM_ROLES, InputInfo, apply_rule
-from archcost.runtime.session import choose_backend, onnxruntime_session, random_inputs
+from archcost.runtime.session import choose_backend, onnxruntime_session, random_inputs, run_bounded
 
 Shape = tuple[Count, ...]
 
@@ -107,25 +108,27 @@ def verify(
     from archcost.cost.analyze import analyze_graph
     from archcost.cost.conventions import PAPER
     from archcost.frontends.loader import load_model
-    from archcost.runtime.checks import require_concrete, require_runtime_size
+    from archcost.runtime.checks import require_bounded_loops, require_concrete, require_runtime_size
     from archcost.runtime.export import graph_to_onnx
 
-    loaded = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values)
-    graph = loaded.graph
-    require_concrete(graph, "verify")
-    report = analyze_graph(graph, PAPER, source=model, ledger=loaded.ledger)
-    require_runtime_size(graph, "verify", report.tensor_shapes)
-    if loaded.source.format == "tflite":
-        return _verify_tflite(model, loaded, report, seed, backend)
-    if loaded.source.proto is not None:  # a PyTorch module, exported in memory
-        proto = _as_analyzed(loaded.source.proto)
-    elif loaded.source.format == "onnx":
-        proto = _load_with_weights(loaded.source.path, model)
-    else:
-        proto = graph_to_onnx(graph, seed=seed)
-    feeds = random_inputs(graph, seed)
+    with about(model):
+        loaded = load_model(model, params=params, input_shapes=input_shapes, input_values=input_values)
+        graph = loaded.graph
+        require_concrete(graph, "verify")
+        report = analyze_graph(graph, PAPER, source=model, ledger=loaded.ledger)
+        require_runtime_size(graph, "verify", report.tensor_shapes)
+        require_bounded_loops(report.loop_trips, "verify", model)
+        if loaded.source.format == "tflite":
+            return _verify_tflite(model, loaded, report, seed, backend)
+        if loaded.source.proto is not None:  # a PyTorch module, exported in memory
+            proto = _as_analyzed(loaded.source.proto)
+        elif loaded.source.format == "onnx":
+            proto = _load_with_weights(loaded.source.path, model)
+        else:
+            proto = graph_to_onnx(graph, seed=seed)
+        feeds = random_inputs(graph, seed)
     try:
-        used, observed = run_model(proto, feeds, backend)
+        used, observed = run_model(proto, feeds, backend, where=model)
     except _RunFailed as failure:
         return Verification(model, failure.backend, seed, (), (), (f"the model failed to run: {failure}",))
     return compare(model, graph, report, observed, stored_dims(proto), backend=used, seed=seed)
@@ -226,8 +229,10 @@ def _expose_everything(proto: Any) -> Any:
     return exposed
 
 
-def run_model(proto: Any, feeds: Mapping[str, Any], backend: str = "auto") -> tuple[str, dict[str, Any]]:
-    """Run ``proto`` on ``feeds``; every tensor any node produced, by name."""
+def run_model(proto: Any, feeds: Mapping[str, Any], backend: str = "auto", *,
+              where: str = "the model") -> tuple[str, dict[str, Any]]:
+    """Run ``proto`` on ``feeds``; every tensor any node produced, by name. An onnxruntime run is
+    stopped after :data:`~archcost.runtime.session.MAX_RUN_SECONDS` (a :class:`LimitError` naming ``where``)."""
     used = choose_backend(backend)
     exposed = _expose_everything(proto)
     if used == "onnxruntime":
@@ -235,7 +240,9 @@ def run_model(proto: Any, feeds: Mapping[str, Any], backend: str = "auto") -> tu
             # No fusion: every tensor of the graph as written must exist to be observed.
             session = onnxruntime_session(exposed.SerializeToString(), optimization="none")
             names = [o.name for o in session.get_outputs()]
-            results = session.run(names, dict(feeds))
+            results = run_bounded(session, names, feeds, where=where)
+        except LimitError:
+            raise
         except Exception as err:  # onnxruntime raises its own exception types for bad graphs
             raise _RunFailed(used, f"{type(err).__name__}: {err}") from None
         return used, dict(zip(names, results, strict=True))
