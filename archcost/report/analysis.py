@@ -10,6 +10,7 @@ from archcost.cost.roofline import Roofline
 from archcost.report import render as renderer
 from archcost.report.format import exact, humanize, markdown_cell
 from archcost.report.layers import category_shares_table, layers_table, modules_table
+from archcost.report.terminal import Screen
 
 FORMATS = ("table", "markdown", "csv", "json")
 #: How ``analyze`` breaks the cost down: node by node, or by module (as a tree).
@@ -19,12 +20,20 @@ DEFAULT_DEPTH = 3
 
 
 def render(report: Report, fmt: str, roofline: Roofline | None = None, *, by: str = "layer",
-           depth: int | None = DEFAULT_DEPTH) -> str:
+           depth: int | None = DEFAULT_DEPTH, screen: Screen | None = None, top: int | None = 10) -> str:
     """The report in ``fmt``: ``table``, ``markdown``, ``csv`` or ``json``; ``roofline`` adds its columns.
 
     ``by="module"`` shows the module tree down to ``depth`` instead of the per-layer table (JSON
-    carries both, the tree at every depth).
+    carries both, the tree at every depth). ``table`` is the terminal view
+    (:mod:`archcost.report.analyze_view`): fitted to ``screen``, listing the ``top`` costliest
+    layers (``None``: every layer).
     """
+    if fmt == "table" and by == "layer":
+        from archcost.report.analyze_view import analyze_screen
+
+        tail = [*_unknown_lines(report), *_free_lines(report, "simple"), *_assumption_lines(report, "simple"),
+                *_note_lines(report)]
+        return analyze_screen(report, screen or Screen(), top=top, roofline=roofline, tail=tail)
     if by == "module" and fmt != "json":
         return _by_module(report, fmt, depth)
     if fmt == "json":
@@ -75,6 +84,14 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
     lines.append(renderer.grid(category_shares_table(report), style))
     lines.append("")
     lines += _assumption_lines(report, style)
+    lines += _unknown_lines(report)
+    lines += _note_lines(report)
+    return "\n".join(lines)
+
+
+def _unknown_lines(report: Report) -> list[str]:
+    """Ops with no cost rule, and the nodes left uncosted downstream of them."""
+    lines = []
     if report.unknown:
         lines.append("unknown ops (no cost rule; counted as nothing, listed here):")
         for u in report.unknown:
@@ -85,8 +102,7 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
     if report.uncosted:
         lines.append(f"uncosted nodes (inputs downstream of an unknown op): {len(report.uncosted)}")
         lines.append("")
-    lines += _note_lines(report)
-    return "\n".join(lines)
+    return lines
 
 
 def _by_module(report: Report, fmt: str, depth: int | None) -> str:

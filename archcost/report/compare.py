@@ -85,6 +85,8 @@ class CompareEntry:
     fully_connected: Fraction | None
     convention: str
     convention_description: str
+    #: Names given to every model (``--set``) that this model does not declare, so did not take.
+    not_taken: tuple[str, ...] = ()
 
     @property
     def row(self) -> list[Any]:
@@ -92,13 +94,13 @@ class CompareEntry:
                 self.depthwise, self.fully_connected]
 
 
-def compare_entry(ref: ModelRef, report: Report) -> CompareEntry:
-    """The comparison row of one analyzed model."""
+def compare_entry(ref: ModelRef, report: Report, not_taken: tuple[str, ...] = ()) -> CompareEntry:
+    """The comparison row of one analyzed model (``ref``'s label names every setting it ran with)."""
     t = report.totals
     return CompareEntry(ref.label, t.macs, t.params, t.weights, peak_activation(report),
                         _share(report, Category.CONV_1X1), _share(report, Category.DEPTHWISE),
                         _share(report, Category.FULLY_CONNECTED), report.convention.name,
-                        report.convention.description)
+                        report.convention.description, not_taken)
 
 
 def measure(ref: ModelRef, *, convention: str = "paper", common: Mapping[str, str] | None = None,
@@ -119,10 +121,27 @@ def measure(ref: ModelRef, *, convention: str = "paper", common: Mapping[str, st
         declared = dict(common) if source.spec is None else {
             k: v for k, v in common.items() if k in source.spec.params}
     onnx = source.format in ("onnx", "torch")  # graph inputs, or a PyTorch module's example inputs
-    report = analyze_model(source, convention=convention, params={**declared, **ref.settings},
+    settings = {**declared, **ref.settings}
+    report = analyze_model(source, convention=convention, params=settings,
                            input_shapes=input_shapes if onnx else None,
                            input_values=input_values if onnx else None)
-    return compare_entry(ref, report)
+    # The row's label names every setting the model ran with, --set ones included.
+    return compare_entry(ModelRef(ref.model, settings), report,
+                         tuple(k for k in (common or {}) if k not in declared))
+
+
+def settings_notes(entries: Sequence[CompareEntry], common: Mapping[str, str]) -> list[str]:
+    """A note for each ``--set`` name some models did not take; an error when none took it."""
+    notes = []
+    for name in common:
+        skipped = [e.label for e in entries if name in e.not_taken]
+        if len(skipped) == len(entries):
+            raise UsageError(f"--set {name}: no model declares a parameter {name!r} "
+                             "(`archcost analyze MODEL` lists a model's parameters)")
+        if skipped:
+            notes.append(f"--set {name}={common[name]} applies only to the models that declare it; "
+                         f"not to {', '.join(skipped)}")
+    return notes
 
 
 def compare_rows(refs: Sequence[ModelRef], reports: Sequence[Report]) -> list[list[Any]]:
@@ -136,7 +155,14 @@ def compare_table(refs: Sequence[ModelRef], reports: Sequence[Report], sort: str
                          sort)
 
 
-def entries_table(entries: Sequence[CompareEntry], sort: str = "input") -> Table:
+#: Shorter and two-line column titles for a terminal.
+TERMINAL_TITLES = {"peak_activation": "peak act.\nbytes", "conv_1x1_percent": "% MACs\nin 1×1",
+                   "depthwise_percent": "% MACs\ndepthwise", "fc_percent": "% MACs\nFC"}
+#: Columns a narrow terminal gives up first.
+TERMINAL_DROP = ("weights", "fc_percent", "depthwise_percent", "conv_1x1_percent")
+
+
+def entries_table(entries: Sequence[CompareEntry], sort: str = "input", notes: Sequence[str] = ()) -> Table:
     """The comparison table of :func:`measure`'s entries, sorted ascending by ``sort``."""
     if sort not in SORT_KEYS:
         raise UsageError(f"--sort {sort!r}: choose one of {', '.join(SORT_KEYS)}")
@@ -166,4 +192,4 @@ def entries_table(entries: Sequence[CompareEntry], sort: str = "input") -> Table
     convention += ("; params are the trainable total (weight + bias + norm), weights conv and FC kernels; "
                    "peak activation is the largest sum of live activation tensors, in bytes, in the "
                    "graph's default topological order")
-    return make_table("compare", "Model comparison", columns, rows, convention=convention)
+    return make_table("compare", "Model comparison", columns, rows, convention=convention, notes=notes)

@@ -21,7 +21,7 @@ from typing import Any
 from archcost.errors import UsageError
 from archcost.numeric import is_concrete
 from archcost.report.cited import at_precision
-from archcost.report.format import csv_cell, exact, humanize, markdown_cell
+from archcost.report.format import csv_cell, exact, formula_text, humanize, markdown_cell
 from archcost.report.table import Column, Document, Kind, Table
 
 #: Formats every table renders to, with the file suffix the report directory uses.
@@ -52,7 +52,9 @@ def human_cell(value: Any, column: Column) -> str:
     if column.kind is Kind.COUNT:
         return humanize(value)
     if column.kind is Kind.PERCENT:
-        return _percent_text(value, column.digits) if is_concrete(value) else str(value)
+        return _percent_text(value, column.digits) if is_concrete(value) else formula_text(value)
+    if column.kind is Kind.FORMULA:
+        return formula_text(value)
     return str(value)
 
 
@@ -118,13 +120,23 @@ def grid(table: Table, style: str = "simple") -> str:
     return _layout(_cells(table, style), table, style)
 
 
+#: Kinds whose cells are numbers: right-aligned on a terminal, so digits line up.
+NUMERIC_KINDS = (Kind.EXACT, Kind.COUNT, Kind.PERCENT, Kind.DECIMAL, Kind.SIGNIFICANT)
+
+
+def _alignment(table: Table) -> tuple[str, ...]:
+    return tuple(c.align or ("right" if c.kind in NUMERIC_KINDS else "left") for c in table.columns)
+
+
 def _layout(rows: list[list[str]], table: Table, style: str) -> str:
     from tabulate import tabulate
 
+    # Markdown keeps tabulate's default (its pipes carry no alignment); text aligns numbers right.
+    align = None if style == "github" or not table.columns else _alignment(table)
     if style == "plain":
-        return str(tabulate(rows, tablefmt="plain", disable_numparse=True))
+        return str(tabulate(rows, tablefmt="plain", disable_numparse=True, colalign=align))
     titles = [str(markdown_cell(t)) for t in _titles(table)] if style == "github" else _titles(table)
-    return str(tabulate(rows, headers=titles, tablefmt=style, disable_numparse=True))
+    return str(tabulate(rows, headers=titles, tablefmt=style, disable_numparse=True, colalign=align))
 
 
 def pipe_table(table: Table) -> str:
@@ -260,6 +272,10 @@ def table_latex(table: Table) -> str:
 
 
 def _html_value(value: Any, column: Column) -> str:
+    if column.kind is Kind.FORMULA and value is not None and not isinstance(value, str):
+        from archcost.report.formula import html_formula
+
+        return f"<code>{html_formula(value)}</code>"
     text = html.escape(human_cell(value, column))
     code = column.kind in (Kind.FORMULA, Kind.CODE) and value is not None
     return f"<code>{text}</code>" if code else text
@@ -285,7 +301,7 @@ def table_html_fragment(table: Table) -> str:
         parts.append(f"<tfoot><tr>{cells}</tr></tfoot>")
     parts.append("</table>")
     if table.notes:
-        parts.append("<ul class=notes>" + "".join(f"<li>{e(n)}</li>" for n in table.notes) + "</ul>")
+        parts.append("<ul class=notes>" + "".join(f"<li>{_prose_html(n)}</li>" for n in table.notes) + "</ul>")
     parts.append("</section>")
     return "\n".join(parts) + "\n"
 
@@ -306,6 +322,13 @@ figure { margin: 1rem 0 2rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e0e0e0; }
 code { font-size: 0.88rem; }
 """.strip()
+
+
+def _prose_html(text: str) -> str:
+    """Running text as HTML: escaped, and `code spans` (markdown's backticks) as ``<code>``."""
+    import re
+
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _html_page(title: str, body: list[str]) -> str:
@@ -406,7 +429,7 @@ def document_html(doc: Document) -> str:
     summarizes the tables below it.
     """
     e = html.escape
-    body = [f"<h1>{e(doc.title)}</h1>", *(f"<p>{e(p)}</p>" for p in doc.intro)]
+    body = [f"<h1>{e(doc.title)}</h1>", *(f"<p>{_prose_html(p)}</p>" for p in doc.intro)]
     for fig in doc.figures:
         if fig.inline and "svg" in fig.data:
             body.append(f'<figure id="{e(fig.key)}">\n{fig.data["svg"].decode("utf-8")}'
