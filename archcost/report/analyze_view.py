@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from archcost.cost.result import LayerRow, Report
+from archcost.numeric import is_concrete
 from archcost.ops.registry import PARAM_ROLES
 from archcost.report.format import exact, formula_text, humanize, percent_of, shape_text
 from archcost.report.layers import category_shares_table
@@ -67,22 +68,34 @@ def _header(report: Report, screen: Screen) -> list[str]:
     return lines
 
 
-def _totals(report: Report, screen: Screen) -> list[str]:
-    """The totals as a two-number table (exact, humanized), then where the memory peaks."""
+def totals_table(report: Report) -> Table:
+    """The totals, each exact and humanized: cost, params, weights, peak activation and weight bytes."""
     from archcost.cost.memory import activation_memory
 
     t, unit = report.totals, report.convention.unit
     m = activation_memory(report)
+    def human(value: Any, suffix: str = "") -> str:
+        return humanize(value) + suffix if is_concrete(value) else ""
+
     rows: list[list[Any]] = [
-        [f"total {unit}", t.cost, humanize(t.cost)],
-        ["params (trainable: weight + bias + norm)", t.params, humanize(t.params)],
-        ["weights (conv and FC kernels, as the paper counts)", t.weights, humanize(t.weights)],
-        ["peak activation bytes, default order", m.peak_bytes, humanize(m.peak_bytes) + "B"],
-        ["peak activation bytes, best order found", m.best_peak_bytes, humanize(m.best_peak_bytes) + "B"],
-        ["weight bytes (every initializer, BN buffers included)", m.weight_bytes, humanize(m.weight_bytes) + "B"],
+        [f"total {unit}", t.cost, human(t.cost)],
+        ["params (trainable: weight + bias + norm)", t.params, human(t.params)],
+        ["weights (conv and FC kernels, as the paper counts)", t.weights, human(t.weights)],
+        ["peak activation bytes, default order", m.peak_bytes, human(m.peak_bytes, "B")],
+        ["peak activation bytes, best order found", m.best_peak_bytes, human(m.best_peak_bytes, "B")],
+        ["weight bytes (every initializer, BN buffers included)", m.weight_bytes, human(m.weight_bytes, "B")],
     ]
-    table = make_table("totals", "totals", (Column("what", "totals"), Column("exact", "exact", Kind.EXACT),
-                                            Column("human", "≈", align="right")), rows, convention="")
+    return make_table("totals", f"{report.model}: totals", (Column("what", "totals"),
+                      Column("exact", "exact", Kind.EXACT), Column("human", "≈", align="right")), rows,
+                      convention=f"{report.convention.name}: {report.convention.description}")
+
+
+def _totals(report: Report, screen: Screen) -> list[str]:
+    """The totals as a two-number table (exact, humanized), then where the memory peaks."""
+    from archcost.cost.memory import activation_memory
+
+    m = activation_memory(report)
+    table = totals_table(report)
     at = f"at {m.steps[m.peak_step].layer}" if m.peak_step is not None else ""
     lines = [fit(table, screen.width, cut="what").text()]
     lines += _note("; ".join(x for x in (f"the default order peaks {at}" if at else "",

@@ -159,7 +159,8 @@ def table_text(table: Table) -> str:
 
 def _markdown_value(value: Any, column: Column) -> str:
     text = human_cell(value, column)
-    if column.kind in (Kind.FORMULA, Kind.CODE) and value is not None:
+    formula = hasattr(value, "free_symbols")  # a symbolic count (SymPy)
+    if (column.kind in (Kind.FORMULA, Kind.CODE) or formula) and value is not None:
         return "`" + text.replace("`", "'") + "`"
     return str(markdown_cell(text))
 
@@ -272,7 +273,8 @@ def table_latex(table: Table) -> str:
 
 
 def _html_value(value: Any, column: Column) -> str:
-    if column.kind is Kind.FORMULA and value is not None and not isinstance(value, str):
+    formula = column.kind is Kind.FORMULA or hasattr(value, "free_symbols")
+    if formula and value is not None and not isinstance(value, str):
         from archcost.report.formula import html_formula
 
         return f"<code>{html_formula(value)}</code>"
