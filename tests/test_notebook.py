@@ -40,7 +40,7 @@ class _Tables(HTMLParser):
         self.tags.add(tag)
         self.attributes.update(name for name, _ in attrs)
         if tag == "section":
-            self._section = dict(attrs)["id"] or ""
+            self._section = dict(attrs)["data-key"] or ""
             self.tables[self._section] = []
         elif tag == "tr":
             self._row = []

@@ -38,7 +38,7 @@ _STYLE = """<style>
 def html_fragment(tables: Sequence[Table], title: str = "") -> str:
     """Tables as one self-contained HTML fragment (scoped style, no script, no external URL)."""
     head = f"<h3>{html.escape(title)}</h3>" if title else ""
-    body = "".join(renderer.table_html_fragment(t) for t in tables)
+    body = "".join(renderer.table_html_fragment(t, anchor=False) for t in tables)
     return f'<div class="archcost">{_STYLE}{head}{body}</div>'
 
 

@@ -283,11 +283,15 @@ def _html_value(value: Any, column: Column) -> str:
     return f"<code>{text}</code>" if code else text
 
 
-def table_html_fragment(table: Table) -> str:
-    """An HTML ``<section>`` with the table, its convention, source and notes; every name escaped."""
+def table_html_fragment(table: Table, *, anchor: bool = True) -> str:
+    """An HTML ``<section>`` with the table, its convention, source and notes; every name escaped.
+
+    ``anchor=False`` names the section with ``data-key`` instead of ``id``, for HTML set into a
+    page that may hold the same table twice (notebook outputs)."""
     e = html.escape
     numeric = {i for i, c in enumerate(table.columns) if c.kind in (Kind.EXACT, Kind.COUNT, Kind.PERCENT)}
-    parts = [f'<section id="{e(table.key)}">', f"<h2>{e(table.title)}</h2>"]
+    name = "id" if anchor else "data-key"
+    parts = [f'<section {name}="{e(table.key)}">', f"<h2>{e(table.title)}</h2>"]
     parts += [f'<p class="meta">{e(line)}</p>' for line in _preamble(table)]
     head = "".join(f'<th{" class=cited" if c.cited else ""}>{e(c.title)}</th>' for c in table.columns)
     parts += ["<table>", f"<thead><tr>{head}</tr></thead>", "<tbody>"]
