@@ -398,7 +398,13 @@ def _bounded(value: Scalar) -> Scalar:
 def _truth(value: object) -> bool:
     truth = decide(value if not is_concrete(value) else value != 0)
     if truth is None:
-        raise ExpressionError(f"condition {value} depends on free symbols; bind them with --set")
+        # Name the symbols; the condition itself only when it is short enough to read (a
+        # make_divisible of α is a Piecewise of Max terms, hundreds of characters long).
+        names = sorted(str(s) for s in getattr(value, "free_symbols", ()))
+        text = str(value)
+        shown = f" ({text})" if len(text) <= 80 else ""
+        raise ExpressionError(f"the condition{shown} depends on {', '.join(names) or 'free symbols'}, "
+                              f"left free; bind {'it' if len(names) == 1 else 'them'} with --set NAME=VALUE")
     return truth
 
 

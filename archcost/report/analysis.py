@@ -35,7 +35,7 @@ def render(report: Report, fmt: str, roofline: Roofline | None = None, *, by: st
                 *_note_lines(report)]
         return analyze_screen(report, screen or Screen(), top=top, roofline=roofline, tail=tail)
     if by == "module" and fmt != "json":
-        return _by_module(report, fmt, depth)
+        return _by_module(report, fmt, depth, screen)
     if fmt == "json":
         from archcost.cost.memory import activation_memory
 
@@ -80,7 +80,7 @@ def _text(report: Report, style: str, roofline: Roofline | None = None) -> str:
     lines += ["", f"total {unit}: {exact(t.cost)} ({humanize(t.cost)})",
               f"params (trainable: weight + bias + norm): {exact(t.params)} ({humanize(t.params)})",
               f"weights (conv and FC kernels, as the MobileNet paper counts): "
-              f"{exact(t.weights)} ({humanize(t.weights)})", *_memory_lines(report), ""]
+              f"{exact(t.weights)} ({humanize(t.weights)})", *_memory_lines(report, style), ""]
     lines.append(renderer.grid(category_shares_table(report), style))
     lines.append("")
     lines += _assumption_lines(report, style)
@@ -105,20 +105,30 @@ def _unknown_lines(report: Report) -> list[str]:
     return lines
 
 
-def _by_module(report: Report, fmt: str, depth: int | None) -> str:
+def _by_module(report: Report, fmt: str, depth: int | None, screen: Screen | None = None) -> str:
     table = modules_table(report, depth)
     if fmt == "csv":
         return renderer.table_csv(table, header="titles", convention=False)
     style = "github" if fmt == "markdown" else "simple"
+    if style == "simple":
+        from archcost.report.terminal import fit
+
+        # The terminal's table fits its width (the depth column stays: the tree's indent reads it).
+        table = fit(table, (screen or Screen()).width, drop=("output", "class"), cut="module").table
     t = report.totals
     unit = report.convention.unit
     cell = _cell(style)
     lines = [f"# {cell(report.model)}" if style == "github" else f"model: {report.model}", "",
              f"convention: {report.convention.name} ({report.convention.description})", "",
              renderer.grid(table, style), "", *(f"{cell(n)}" for n in table.notes), "",
-             f"total {unit}: {exact(t.cost)}" + ("" if report.is_symbolic else f" ({humanize(t.cost)})"),
-             f"params (trainable: weight + bias + norm): {exact(t.params)}", ""]
-    return "\n".join(lines + _free_lines(report, style) + _assumption_lines(report, style) + _note_lines(report))
+             f"total {unit}: {_formula(style)(t.cost)}" + ("" if report.is_symbolic else f" ({humanize(t.cost)})"),
+             f"params (trainable: weight + bias + norm): {_formula(style)(t.params)}", ""]
+    lines += _free_lines(report, style) + _assumption_lines(report, style) + _note_lines(report)
+    if style == "simple":  # running text wrapped to the screen; the table already fits it
+        grid = lines[4]
+        lines = [wrapped for line in lines for wrapped in
+                 ([line] if line == grid or not line else (screen or Screen()).wrap(line, "    "))]
+    return "\n".join(lines)
 
 
 def _note_lines(report: Report) -> list[str]:
@@ -131,17 +141,31 @@ def _note_lines(report: Report) -> list[str]:
 def _symbolic_lines(report: Report, style: str) -> list[str]:
     """Formulas are too wide for a table: one line per costed layer, then the totals."""
     unit = report.convention.unit
+    f = _formula(style)
     lines = [f"{unit} per layer (layers with no {unit} omitted):"]
     for r in report.layers:
         cost = report.cost_of(r)
         if cost != 0:
-            lines.append(f"  {r.name} [{r.op_type}, {r.category.value}]: {cost}")
+            lines.append(f"  {r.name} [{r.op_type}, {r.category.value}]: {f(cost)}")
     t = report.totals
-    lines += ["", f"total {unit}: {t.cost}", f"params (trainable): {t.params}",
-              f"weights (conv and FC kernels): {t.weights}", *_memory_lines(report), "",
+    lines += ["", f"total {unit}: {f(t.cost)}", f"params (trainable): {f(t.params)}",
+              f"weights (conv and FC kernels): {f(t.weights)}", *_memory_lines(report, style), "",
               f"{unit} by category:"]
-    lines += [f"  {s.category.label}: {s.cost}" for s in report.by_category().values() if s.cost != 0]
+    lines += [f"  {s.category.label}: {f(s.cost)}" for s in report.by_category().values() if s.cost != 0]
     return [*lines, "", *_free_lines(report, style), *_assumption_lines(report, style), *_note_lines(report)]
+
+
+def _formula(style: str) -> Any:
+    """A count as text: readable formulas (α, ², ⌊⌋), in a code span in markdown (whose ``*`` and
+    ``_`` would otherwise turn into italics and bold)."""
+    from archcost.report.format import formula_text
+
+    def text(value: Any) -> str:
+        if isinstance(value, int):
+            return exact(value)
+        return f"`{formula_text(value)}`" if style == "github" else formula_text(value)
+
+    return text
 
 
 def _cell(style: str) -> Any:
@@ -169,11 +193,16 @@ def _assumption_lines(report: Report, style: str) -> list[str]:
     return [*lines, ""]
 
 
-def _memory_lines(report: Report) -> list[str]:
+def _memory_lines(report: Report, style: str = "simple") -> list[str]:
     """Peak activation bytes (default and best order found) and weight bytes."""
     from archcost.cost.memory import activation_memory
 
     m = activation_memory(report)
+    f = _formula(style)
+
+    def _bytes(value: object) -> str:
+        return f"{exact(value)} ({humanize(value)}B)" if isinstance(value, int) else f(value)
+
     at = f" at {m.steps[m.peak_step].layer}" if m.peak_step is not None else ""
     best = f" ({m.heuristic})"
     lines = [
@@ -185,6 +214,3 @@ def _memory_lines(report: Report) -> list[str]:
         lines.append("memory figures are partial: ops without a cost rule are not scheduled")
     return lines
 
-
-def _bytes(value: object) -> str:
-    return f"{exact(value)} ({humanize(value)}B)" if isinstance(value, int) else str(value)

@@ -4,6 +4,7 @@ SymPy's ``str`` is for machines (``ceiling(ceiling(resolution/2)/2)**2*floor(32*
 formats (terminal, markdown, HTML) print ``⌈resolution/4⌉²·⌊32·α⌋`` instead. JSON and CSV keep
 ``str(expr)``, which SymPy can read back. Nothing here changes a value:
 
+- a sum is grouped by its rounded sizes (``⌈resolution/4⌉²·(…)``) when that is shorter;
 - ``⌈⌈x/a⌉/b⌉ = ⌈x/(a·b)⌉`` and ``⌊⌊x/a⌋/b⌋ = ⌊x/(a·b)⌋`` for every real x and positive
   integers a, b, so nested rounding of a spatial size collapses exactly;
 - a ``Max``, ``Min`` or ``Piecewise`` too long to read (a peak-memory maximum over 60 live
@@ -51,6 +52,11 @@ def _printer() -> Any:
             return str(super()._print_Pow(expr, rational))
 
         def _print_Mul(self, expr: Any) -> str:
+            # A collected term, size²·(sum over channels): the size first, the sum in parentheses.
+            sums = [a for a in expr.args if a.is_Add]
+            if len(sums) == 1 and len(expr.args) > 1 and not expr.could_extract_minus_sign():
+                rest = sympy.Mul(*[a for a in expr.args if a is not sums[0]])
+                return f"{self._print(rest)}·({self._print(sums[0])})"
             return str(super()._print_Mul(expr)).replace("*", "·")
 
     return ReadablePrinter()
@@ -74,6 +80,23 @@ def _collapse(expr: Any) -> Any:
     while previous != expr:
         previous, expr = expr, expr.replace(nested, merge)
     return expr
+
+
+def _collect(expr: Any) -> Any:
+    """A sum grouped by its rounded sizes (⌈resolution/4⌉²·(…) + …), when that is shorter.
+
+    Only rounding terms over integer symbols (spatial sizes, not α) are factored out, so a
+    polynomial in α and the resolution stays expanded, as the paper writes it."""
+    import sympy
+
+    if not isinstance(expr, sympy.Add) or _has_cases(expr):
+        return expr
+    sizes = sorted((a for a in expr.atoms(sympy.floor, sympy.ceiling)
+                    if a.free_symbols and all(s.is_integer for s in a.free_symbols)), key=sympy.default_sort_key)
+    if not sizes:
+        return expr
+    collected = sympy.collect(expr, [a**2 for a in sizes] + sizes)
+    return collected if len(str(collected)) < len(str(expr)) else expr
 
 
 def _has_cases(expr: Any) -> bool:
@@ -107,7 +130,7 @@ def readable(expr: Any, limit: int | None = SUMMARY_LIMIT) -> str:
         return str(expr)
     import sympy
 
-    expr = _collapse(sympy.sympify(expr))
+    expr = _collect(_collapse(sympy.sympify(expr)))
     text = str(_printer().doprint(expr))
     if limit is not None and len(text) > limit and _has_cases(expr):
         return summary(expr)
