@@ -483,7 +483,14 @@ def parse_value(value: Any, name: str) -> Scalar:
     if isinstance(value, (int, Fraction)):
         return normalize(value)
     if isinstance(value, str):
-        return evaluate_text(value, {})
+        try:
+            return evaluate_text(value, {})
+        except ExpressionError as err:
+            # The text is read by the spec grammar with no names defined; "unknown name 'abc';
+            # defined here: nothing" would describe the grammar, not the mistake.
+            why = "" if err.message.startswith("unknown name") else f": {err.message}"
+            raise UsageError(f"parameter {name!r}: expected a number such as 0.75, 3/4 or 224, "
+                             f"got {value!r}{why}") from err
     if hasattr(value, "free_symbols"):
         return value
     raise UsageError(f"parameter {name!r}: expected a number, got {value!r}")

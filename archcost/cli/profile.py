@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values, write
+from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values
+from archcost.cli.output import add_output_arguments, emit
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +53,7 @@ def add_parser(sub: Any) -> None:
                         help="onnxruntime graph optimization level (default all; none runs every "
                              "node as its own kernel)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the input")
-    parser.add_argument("--format", default="table", choices=("table", "markdown", "csv", "json"))
+    add_output_arguments(parser, ("table", "markdown", "csv", "json"), screen=False)
     parser.add_argument("--table", default="categories", choices=("categories", "kernels"),
                         help="which table --format csv prints (default categories)")
     parser.add_argument("--plot", metavar="PATH",
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         result = _calibrate(args, result, settings)
     if args.plot:
         output.plot(result, Path(args.plot))
-    write(output.render(result, args.format, table=args.table))
+    emit(args, output.render(result, args.format, table=args.table))
     return ExitCode.OK
 
 

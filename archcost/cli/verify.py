@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values, write
+from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values
+from archcost.cli.output import add_output_arguments, emit
 
 
 def add_parser(sub: Any) -> None:
@@ -16,6 +17,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and input (default 0)")
     parser.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "reference"),
                         help="auto: onnxruntime when installed, else onnx.reference")
+    add_output_arguments(parser, ("table", "markdown", "json"), screen=False)
     parser.set_defaults(run=run)
 
 
@@ -26,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
 
     result = verify(args.model, params=parse_sets(args.sets), seed=args.seed, backend=args.backend,
                     input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values))
-    write(render(result))
+    emit(args, render(result, args.format))
     return ExitCode.OK if result.ok else ExitCode.FAILED
