@@ -40,7 +40,7 @@ def add_parser(sub: Any) -> None:
                         "protobuf bytes (default); onnx = onnx.load, the reference")
     parser.add_argument("--branch", choices=("then", "else"), default=None,
                         help="cost every If node by this branch (default: the larger one)")
-    from archcost.cli.profile import add_device_arguments
+    from archcost.cli.device import add_device_arguments
 
     add_device_arguments(parser)
     parser.set_defaults(run=run)
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
         emit(args, render_reconciliation(report, args.format))
         return ExitCode.OK
-    from archcost.cli.profile import device_from_args
+    from archcost.cli.device import device_from_args
 
     device = device_from_args(args)
     estimate = None

@@ -105,9 +105,14 @@ def _run(args: argparse.Namespace) -> int:
     targets = plan(args.models, cli, config=find_budget_file(args.config, Path.cwd()), sets=sets, zoo=args.zoo,
                    baseline=args.baseline, binds_inputs=bool(args.inputs or args.values))
     named = bool(args.models)
-    results = run_jobs(functools.partial(
-        gate_model, input_shapes=parse_inputs(args.inputs) if named else None,
-        input_values=parse_values(args.values) if named else None, top=args.top), targets, args.jobs)
+    from archcost.cli.progress import Progress
+
+    with Progress("archcost gate") as step:
+        step(f"0 of {len(targets)} model(s) gated")
+        results = run_jobs(functools.partial(
+            gate_model, input_shapes=parse_inputs(args.inputs) if named else None,
+            input_values=parse_values(args.values) if named else None, top=args.top), targets, args.jobs,
+            done=lambda n: step(f"{n} of {len(targets)} model(s) gated"))
 
     # Everything is known: only now write, so a bad input never leaves half the files.
     main_text = (outputs.render_json(results) if args.format == "json" else

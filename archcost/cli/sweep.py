@@ -40,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
     clash = sorted(set(fixed) & set(axes))
     if clash:
         raise UsageError(f"--set {', '.join(clash)}: that parameter is swept")
-    table = sweep_table(sweep(args.model, axes, fixed))
+    from archcost.cli.progress import Progress
+
+    with Progress("archcost sweep") as step:
+        table = sweep_table(sweep(args.model, axes, fixed, progress=step))
     if args.format == "table":
         from archcost.report.terminal import table_screen
 

@@ -23,10 +23,13 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from archcost.cli import ExitCode
+    from archcost.cli.progress import Progress
     from archcost.report.verify import render
     from archcost.runtime.verify import verify
 
-    result = verify(args.model, params=parse_sets(args.sets), seed=args.seed, backend=args.backend,
-                    input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values))
+    with Progress("archcost verify") as step:
+        result = verify(args.model, params=parse_sets(args.sets), seed=args.seed, backend=args.backend,
+                        input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values),
+                        progress=step)
     emit(args, render(result, args.format))
     return ExitCode.OK if result.ok else ExitCode.FAILED

@@ -173,8 +173,12 @@ class Sweep:
 
 
 def sweep(model: str, axes: Mapping[str, Sequence[Scalar]],
-          fixed: Mapping[str, Scalar | str] | None = None) -> Sweep:
-    """Evaluate ``model``'s totals over the grid ``axes`` (parameter → values), exactly."""
+          fixed: Mapping[str, Scalar | str] | None = None,
+          progress: Callable[[str], None] | None = None) -> Sweep:
+    """Evaluate ``model``'s totals over the grid ``axes`` (parameter → values), exactly.
+
+    ``progress`` is told each step as it starts (the command line shows it on a terminal)."""
+    say = progress or (lambda _text: None)
     import itertools
 
     from archcost.frontends.loader import open_model
@@ -197,6 +201,7 @@ def sweep(model: str, axes: Mapping[str, Sequence[Scalar]],
                              where=source.display)
     from archcost.errors import SpecError
 
+    say(f"analyzing {model} with {', '.join(names)} left free, and compiling its totals")
     try:
         compiled = compile_totals(source, names, fixed)
     except SpecError as err:
@@ -208,6 +213,7 @@ def sweep(model: str, axes: Mapping[str, Sequence[Scalar]],
                          f"layers change with them; compare the points instead: archcost compare {examples}"
                          ) from err
     grid = tuple(tuple(v) for v in axes.values())
+    say(f"evaluating {total:,} points")
     points = tuple((point, compiled(*point)) for point in itertools.product(*grid))
     return Sweep(model, names, grid, points)
 

@@ -97,12 +97,15 @@ def verify(
     backend: str = "auto",
     input_shapes: Mapping[str, Any] | None = None,
     input_values: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Verification:
     """Run ``model`` (zoo name, spec or ONNX file) and check it against its static analysis.
 
     Symbolic ONNX dims must be bound in ``params`` (``{"N": 1}``) or ``input_shapes``
-    (``{"x": (1, 3, 224, 224)}``).
+    (``{"x": (1, 3, 224, 224)}``). ``progress`` is told each step as it starts.
     """
+    say = progress or (lambda _text: None)
+    say(f"analyzing {model}")
     from archcost.cost.analyze import analyze_graph
     from archcost.cost.conventions import PAPER
     from archcost.frontends.loader import load_model
@@ -121,6 +124,7 @@ def verify(
     else:
         proto = graph_to_onnx(graph, seed=seed)
     feeds = random_inputs(graph, seed)
+    say(f"running {model} with every intermediate tensor exposed ({backend} backend)")
     try:
         used, observed = run_model(proto, feeds, backend)
     except _RunFailed as failure:
