@@ -110,24 +110,27 @@ def _by_module(report: Report, fmt: str, depth: int | None, screen: Screen | Non
     if fmt == "csv":
         return renderer.table_csv(table, header="titles", convention=False)
     style = "github" if fmt == "markdown" else "simple"
+    left_out = ""
     if style == "simple":
         from archcost.report.terminal import fit
 
         # The terminal's table fits its width (the depth column stays: the tree's indent reads it).
-        table = fit(table, (screen or Screen()).width, drop=("output", "class"), cut="module").table
+        fitted = fit(table, (screen or Screen()).width, drop=("output", "class"), cut="module")
+        table, left_out = fitted.table, fitted.note()
     t = report.totals
     unit = report.convention.unit
     cell = _cell(style)
     lines = [f"# {cell(report.model)}" if style == "github" else f"model: {report.model}", "",
              f"convention: {report.convention.name} ({report.convention.description})", "",
-             renderer.grid(table, style), "", *(f"{cell(n)}" for n in table.notes), "",
+             renderer.grid(table, style), *([left_out] if left_out else []), "",
+             *(f"{cell(n)}" for n in table.notes), "",
              f"total {unit}: {_formula(style)(t.cost)}" + ("" if report.is_symbolic else f" ({humanize(t.cost)})"),
              f"params (trainable: weight + bias + norm): {_formula(style)(t.params)}", ""]
     lines += _free_lines(report, style) + _assumption_lines(report, style) + _note_lines(report)
     if style == "simple":  # running text wrapped to the screen; the table already fits it
         grid = lines[4]
         lines = [wrapped for line in lines for wrapped in
-                 ([line] if line == grid or not line else (screen or Screen()).wrap(line, "    "))]
+                 ([line] if line == grid or not line else (screen or Screen()).wrap(line, "  "))]
     return "\n".join(lines)
 
 
@@ -187,9 +190,16 @@ def _assumption_lines(report: Report, style: str) -> list[str]:
     """Equalities taken as true because symbols left them open: the figures hold where these do."""
     if not report.assumptions:
         return []
-    cell = _cell(style)
+    cell, f = _cell(style), _formula(style)
+
+    def text(a: Any) -> str:
+        if a.left is None:
+            return str(cell(str(a)))
+        when = f" ({cell(a.condition)})" if a.condition else ""
+        return f"{cell(f'node {a.node!r}: {a.what}')}: {f(a.left)} = {f(a.right)}{when}"
+
     lines = ["assumed (neither provable nor refutable statically; the figures hold where these do):"]
-    lines += [f"  {cell(str(a))}" for a in report.assumptions]
+    lines += [f"  {text(a)}" for a in report.assumptions]
     return [*lines, ""]
 
 

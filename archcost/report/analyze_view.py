@@ -37,9 +37,10 @@ def analyze_screen(report: Report, screen: Screen, *, top: int | None = DEFAULT_
     """The whole view. ``top=None`` lists every layer; ``tail``: the lines on free symbols,
     assumptions, unknown ops and notes, which the other human formats share."""
     lines = _header(report, screen)
+    wrapped_tail = [line for text in tail for line in (screen.wrap(text, "    ") if text else [""])]
     if report.is_symbolic:
         lines += _symbolic(report, screen)
-        lines += ["", *tail]
+        lines += ["", *wrapped_tail]
         return "\n".join(lines).rstrip("\n") + "\n"
     lines += ["", *_totals(report, screen)]
     if roofline is not None:
@@ -49,7 +50,7 @@ def analyze_screen(report: Report, screen: Screen, *, top: int | None = DEFAULT_
     lines += ["", screen.paint(f"where the {report.convention.unit} go", "bold")]
     categories = fit(category_shares_table(report), screen.width, drop=("weights_percent", "weights"))
     lines += [categories.text(), *_note(categories.note(), screen), ""]
-    lines += [line for text in tail for line in (screen.wrap(text, "    ") if text else [""])]
+    lines += wrapped_tail
     lines += _layers(report, screen, top, roofline)
     return "\n".join(lines).rstrip("\n") + "\n"
 
