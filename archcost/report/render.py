@@ -188,7 +188,8 @@ def table_csv(table: Table, *, header: str = "keys", convention: bool = True, mi
     writer = csv.writer(out, lineterminator="\n")
     names = [c.key for c in table.columns] if header == "keys" else _titles(table)
     writer.writerow([*names, *(["convention"] if convention else [])])
-    name = table.convention.split(" ", 1)[0]
+    # The convention's name: its text reads "paper: multiply-accumulates of ..." (no stray colon).
+    name = table.convention.split(" ", 1)[0].rstrip(":;,")
     for row in _body(table):
         cells = [machine_cell(v, c) for v, c in zip(row, table.columns, strict=False)]
         writer.writerow([*(missing if v is None else csv_cell(v) for v in cells),
