@@ -79,3 +79,30 @@ def test_a_condition_on_a_free_symbol_names_it_in_one_short_line() -> None:
     assert "the condition depends on alpha, left free" in message
     sweep = run_cli("sweep", "mobilenet_v2", "--alpha", "0.5,1")
     assert sweep.returncode == 2 and "archcost compare mobilenet_v2:alpha=0.5 mobilenet_v2:alpha=1" in sweep.stderr
+
+
+def test_a_padded_strided_size_reads_as_a_ceiling() -> None:
+    h = sympy.Symbol("h", integer=True, positive=True)
+    for n in (2, 3, 8, 32):
+        size = sympy.floor((h - 1) / n) + 1
+        assert _collapse(size) == sympy.ceiling(h / n)
+        assert all(size.subs(h, v) == sympy.ceiling(sympy.Rational(v, n)) for v in range(1, 200))
+    scaled = 2 * sympy.floor((h - 1) / 16) + 2
+    assert _collapse(scaled) == 2 * sympy.ceiling(h / 16)
+    assert all(scaled.subs(h, v) == 2 * sympy.ceiling(sympy.Rational(v, 16)) for v in range(1, 100))
+    assert _collapse(2 * sympy.floor((h - 1) / 16) + 3) == 2 * sympy.floor((h - 1) / 16) + 3  # 3 is not 2·k
+    # Not for a real x: ⌊x - 1/2⌋ + 1 is not ⌈x + 1/2⌉ - … and is left alone.
+    x = sympy.Symbol("x", real=True)
+    assert _collapse(sympy.floor(x / 2 - sympy.Rational(1, 2)) + 1) == sympy.floor(x / 2 - sympy.Rational(1, 2)) + 1
+
+
+def test_an_exported_detectors_formula_is_the_same_function() -> None:
+    report = archcost.analyze("tests/fixtures/corpus/yolo_fpn_torchscript.onnx")
+    exact = sympy.sympify(report.totals.macs)
+    shown = _collect(_collapse(exact))
+    assert readable(exact).startswith("27968·batch·⌈height/32⌉·⌈width/32⌉ + 24192·batch·⌈height/16⌉")
+    symbols = {s.name: s for s in exact.free_symbols}
+    for height in (1, 2, 31, 32, 33, 95, 128, 161):
+        for width in (1, 17, 64, 97):
+            point = {symbols["batch"]: 2, symbols["height"]: height, symbols["width"]: width}
+            assert shown.subs(point) == exact.subs(point), (height, width)

@@ -6,7 +6,8 @@ formats (terminal, markdown, HTML) print ``⌈resolution/4⌉²·⌊32·α⌋`` 
 
 - a sum is grouped by its rounded sizes (``⌈resolution/4⌉²·(…)``) when that is shorter;
 - ``⌈⌈x/a⌉/b⌉ = ⌈x/(a·b)⌉`` and ``⌊⌊x/a⌋/b⌋ = ⌊x/(a·b)⌋`` for every real x and positive
-  integers a, b, so nested rounding of a spatial size collapses exactly;
+  integers a, b, so nested rounding of a spatial size collapses exactly; and
+  ``⌊(m - 1)/n⌋ + 1 = ⌈m/n⌉`` for an integer m (a padded, strided conv's output size);
 - a ``Max``, ``Min`` or ``Piecewise`` too long to read (a peak-memory maximum over 60 live
   sets) is named with its size and symbols; the whole formula is in ``--format json``.
 """
@@ -62,6 +63,31 @@ def _printer() -> Any:
     return ReadablePrinter()
 
 
+def _as_ceiling(expr: Any) -> Any:
+    """``c·⌊(m - 1)/n⌋ + c`` → ``c·⌈m/n⌉`` for an integer m (a padded, strided conv's output size),
+    else ``None``.
+
+    ``⌊q⌋ + k = ⌊q + k⌋`` for an integer k, and ``⌊(m + n - 1)/n⌋ = ⌈m/n⌉`` for an integer m and a
+    positive integer n."""
+    import sympy
+
+    # c·⌊q⌋ + c·k (an integer c; c = 1 most often) = c·⌊q + k⌋.
+    terms = [a.as_coeff_Mul() for a in expr.args]
+    floors = [(c, f) for c, f in terms if isinstance(f, sympy.floor) and c.is_Integer]
+    rest = [a for a in expr.args if a.is_Integer]
+    if len(floors) != 1 or len(rest) != len(expr.args) - 1:
+        return None
+    scale, floor = floors[0]
+    if int(sum(rest)) % int(scale):
+        return None
+    inner = floor.args[0] + int(sum(rest)) // int(scale)
+    n = sympy.ilcm(1, *(c.q for c in inner.as_coefficients_dict().values() if c.is_Rational))
+    numerator = sympy.expand(inner * n - (n - 1))
+    if n == 1 or numerator.is_integer is not True:
+        return None
+    return scale * sympy.ceiling(numerator / n)
+
+
 def _collapse(expr: Any) -> Any:
     """Nested ⌈⌈x/a⌉/b⌉ → ⌈x/(a·b)⌉ (and ⌊⌋ alike), which holds for every real x and positive integers a, b."""
     import sympy
@@ -76,9 +102,12 @@ def _collapse(expr: Any) -> Any:
         coeff, inner = e.args[0].as_coeff_Mul()
         return type(e)(inner.args[0] * coeff)
 
+    def ceiling_form(e: Any) -> bool:
+        return isinstance(e, sympy.Add) and _as_ceiling(e) is not None
+
     previous = None
     while previous != expr:
-        previous, expr = expr, expr.replace(nested, merge)
+        previous, expr = expr, expr.replace(nested, merge).replace(ceiling_form, _as_ceiling)
     return expr
 
 
