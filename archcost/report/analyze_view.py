@@ -183,8 +183,11 @@ def _symbolic(report: Report, screen: Screen) -> list[str]:
     lines = ["", screen.paint("totals", "bold")]
     lines += item(f"total {unit}", t.cost) + item("params (trainable)", t.params)
     lines += item("weights (conv and FC kernels)", t.weights)
-    lines += item("peak activation bytes, default order", m.peak_bytes)
-    lines += item(f"peak activation bytes, best order found ({m.heuristic})", m.best_peak_bytes)
+    if m.best_peak_bytes == m.peak_bytes:  # one formula, printed once
+        lines += item(f"peak activation bytes, default order = best order found ({m.heuristic})", m.peak_bytes)
+    else:
+        lines += item("peak activation bytes, default order", m.peak_bytes)
+        lines += item(f"peak activation bytes, best order found ({m.heuristic})", m.best_peak_bytes)
     lines += item("weight bytes (every initializer, BN buffers included)", m.weight_bytes)
     lines += ["", screen.paint(f"{unit} by category", "bold")]
     for s in report.by_category().values():
