@@ -41,8 +41,11 @@ class Screen:
         return f"\x1b[{_SGR[style]}m{text}\x1b[0m"
 
     def wrap(self, text: str, indent: str = "  ") -> list[str]:
-        """``text`` wrapped to the width, continuation lines indented by ``indent``."""
-        return textwrap.wrap(text, self.width, subsequent_indent=indent, break_on_hyphens=False) or [""]
+        """``text`` wrapped to the width, continuation lines indented by ``indent``; a figure and
+        its ``%`` stay on one line."""
+        kept = text.replace(" %", "\u00a0%")  # textwrap breaks at ASCII whitespace only
+        lines = textwrap.wrap(kept, self.width, subsequent_indent=indent, break_on_hyphens=False) or [""]
+        return [line.replace("\u00a0%", " %") for line in lines]
 
 
 def screen_for(width: int | None, terminal_columns: int, *, tty: bool, no_color: bool) -> Screen:
