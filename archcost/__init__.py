@@ -14,17 +14,19 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from archcost.api import analyze as analyze
+    from archcost.api import compare as compare
+    from archcost.api import sweep as sweep
     from archcost.cost.result import Report as Report
 
-__all__ = ["Report", "__version__", "analyze"]
+__all__ = ["Report", "__version__", "analyze", "compare", "sweep"]
 
 
 def __getattr__(name: str) -> Any:
     # Lazy, so `archcost --help` and `import archcost` stay fast.
-    if name == "analyze":
-        from archcost.api import analyze
+    if name in ("analyze", "compare", "sweep"):
+        from archcost import api
 
-        return analyze
+        return getattr(api, name)
     if name == "Report":
         from archcost.cost.result import Report
 

@@ -10,7 +10,7 @@ from archcost.cost.result import Report
 from archcost.errors import UsageError
 from archcost.numeric import Scalar
 
-__all__ = ["analyze", "gc_paused"]
+__all__ = ["analyze", "compare", "gc_paused", "sweep"]
 
 
 def analyze(
@@ -94,6 +94,48 @@ def analyze(
     elif example_inputs is not None or example_kwargs or dynamic_shapes is not None:
         raise UsageError("example_inputs, example_kwargs and dynamic_shapes are for a torch.nn.Module; "
                          f"{model!r} is a name or a path (bind its inputs with input_shapes)")
-    return analyze_model(model, convention=convention, symbols=symbols, continuous=continuous,
-                         params={**(params or {}), **kwargs}, reader=reader, branch=branch,
-                         input_shapes=input_shapes, input_values=input_values, input_dtypes=input_dtypes)
+    from archcost.report.notebook import for_notebook
+
+    # The same report, able to show itself in a notebook (_repr_html_, _repr_markdown_).
+    return for_notebook(analyze_model(
+        model, convention=convention, symbols=symbols, continuous=continuous,
+        params={**(params or {}), **kwargs}, reader=reader, branch=branch,
+        input_shapes=input_shapes, input_values=input_values, input_dtypes=input_dtypes))
+
+
+def compare(models: Sequence[str], *, convention: str = "paper", sort: str = "input",
+            params: Mapping[str, str] | None = None) -> Any:
+    """``archcost compare`` in Python: one row per model (``"mobilenet_v1:alpha=0.5"`` sets a model's
+    parameters; ``params`` go to every model that declares them). Returns a
+    :class:`~archcost.report.notebook.TableResult`: ``.table`` holds the exact figures, and a
+    notebook shows it as a table.
+
+    >>> from archcost import compare
+    >>> compare(["mobilenet_v1", "mobilenet_v1:alpha=0.5"]).table.values("macs")
+    [568740352, 149497088]
+    """
+    from archcost.report import compare as comparison
+    from archcost.report.notebook import TableResult
+
+    common = {k: str(v) for k, v in (params or {}).items()}
+    entries = [comparison.measure(comparison.parse_model_ref(m), convention=convention, common=common)
+               for m in models]
+    return TableResult(comparison.entries_table(entries, sort, comparison.settings_notes(entries, common)))
+
+
+def sweep(model: str, axes: Mapping[str, Sequence[Scalar]],
+          params: Mapping[str, Scalar | str] | None = None) -> Any:
+    """``archcost sweep`` in Python: exact totals over the grid ``axes`` (``{"alpha": [0.5, 1]}``;
+    fractions, ints or numeric strings). Returns a :class:`~archcost.report.notebook.TableResult`."""
+    from fractions import Fraction
+
+    from archcost.report.notebook import TableResult
+    from archcost.report.sweep import sweep as run_sweep
+    from archcost.report.sweep import sweep_table
+
+    def exact(value: Any) -> Scalar:
+        number = Fraction(str(value))
+        return number.numerator if number.denominator == 1 else number
+
+    grid = {name: [exact(v) for v in values] for name, values in axes.items()}
+    return TableResult(sweep_table(run_sweep(model, grid, params)))

@@ -404,7 +404,13 @@ def _bounded(value: Scalar) -> Scalar:
 def _truth(value: object) -> bool:
     truth = decide(value if not is_concrete(value) else value != 0)
     if truth is None:
-        raise ExpressionError(f"condition {value} depends on free symbols; bind them with --set")
+        # Name the symbols; the condition itself only when it is short enough to read (a
+        # make_divisible of α is a Piecewise of Max terms, hundreds of characters long).
+        names = sorted(str(s) for s in getattr(value, "free_symbols", ()))
+        text = str(value)
+        shown = f" ({text})" if len(text) <= 80 else ""
+        raise ExpressionError(f"the condition{shown} depends on {', '.join(names) or 'free symbols'}, "
+                              f"left free; bind {'it' if len(names) == 1 else 'them'} with --set NAME=VALUE")
     return truth
 
 
@@ -483,7 +489,14 @@ def parse_value(value: Any, name: str) -> Scalar:
     if isinstance(value, (int, Fraction)):
         return normalize(value)
     if isinstance(value, str):
-        return evaluate_text(value, {})
+        try:
+            return evaluate_text(value, {})
+        except ExpressionError as err:
+            # The text is read by the spec grammar with no names defined; "unknown name 'abc';
+            # defined here: nothing" would describe the grammar, not the mistake.
+            why = "" if err.message.startswith("unknown name") else f": {err.message}"
+            raise UsageError(f"parameter {name!r}: expected a number such as 0.75, 3/4 or 224, "
+                             f"got {value!r}{why}") from err
     if hasattr(value, "free_symbols"):
         return value
     raise UsageError(f"parameter {name!r}: expected a number, got {value!r}")

@@ -10,7 +10,8 @@ import sympy
 
 #: Parameters that are real-valued multipliers rather than integer sizes.
 REAL_PARAMS = frozenset({"alpha", "rho", "depth_multiplier", "width_multiplier"})
-
+#: How the human formats print a symbol: the paper's letters for its multipliers.
+DISPLAY_NAMES = {"alpha": "α", "rho": "ρ"}
 
 
 def param_symbol(name: str) -> sympy.Symbol:

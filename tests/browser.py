@@ -195,9 +195,28 @@ def _problems(events: list[dict[str, Any]], session: str, page_url: str) -> tupl
     return problems, requests
 
 
-def visit(binary: str, page: Path, expression: str, *, timeout: float = 30.0) -> Visit:
+#: A full-page screenshot is cut at this height (CSS pixels), so a long report stays a small file.
+SCREENSHOT_MAX_HEIGHT = 6000
+
+
+def _screenshot(pipe: _Pipe, session: str, path: Path, deadline: float) -> None:
+    """The whole page (down to :data:`SCREENSHOT_MAX_HEIGHT`) as a PNG at ``path``."""
+    import base64
+
+    size = pipe.call("Page.getLayoutMetrics", session=session, deadline=deadline)["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], SCREENSHOT_MAX_HEIGHT),
+            "scale": 1}
+    shot = pipe.call("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True},
+                     session=session, deadline=deadline)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def visit(binary: str, page: Path, expression: str, *, timeout: float = 30.0,
+          screenshot: Path | None = None) -> Visit:
     """Open ``page`` in a fresh headless Chromium, wait for its load event, and evaluate
-    ``expression`` (its value returned by value) once the page has been quiet briefly."""
+    ``expression`` (its value returned by value) once the page has been quiet briefly;
+    ``screenshot``: also write the rendered page there as a PNG."""
     deadline = time.monotonic() + timeout
     page_url = page.resolve().as_uri()
     with tempfile.TemporaryDirectory(prefix="archcost-chromium-", ignore_cleanup_errors=True) as profile, \
@@ -218,6 +237,8 @@ def visit(binary: str, page: Path, expression: str, *, timeout: float = 30.0) ->
                                session=session, deadline=deadline)
             if "exceptionDetails" in result:
                 raise BrowserError(f"evaluating the check: {result['exceptionDetails']}")
+            if screenshot is not None:
+                _screenshot(pipe, session, screenshot, deadline)
             problems, requests = _problems(pipe.events, session, page_url)
             return Visit(result["result"].get("value"), problems, requests)
         finally:

@@ -12,13 +12,25 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m archcost ARGS`` in a subprocess, from the repo (or ``cwd``)."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m archcost ARGS`` in a subprocess, from the repo (or ``cwd``).
+
+    The table view's width is the default 100 columns whatever the caller's ``COLUMNS``;
+    ``env`` adds variables (``COLUMNS``, ``NO_COLOR``) for a test that means them."""
+    env = {**{k: v for k, v in os.environ.items() if k != "COLUMNS"}, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "archcost", *args],
         cwd=cwd or REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )
+
+
+def summary_figure(text: str, label: str) -> str:
+    """The exact figure ``archcost analyze``'s table view prints beside ``label`` in its totals."""
+    for line in text.splitlines():
+        if line.startswith(label + "  "):
+            return line[len(label):].split()[0]
+    raise AssertionError(f"no {label!r} row in:\n{text}")
 
 
 @pytest.fixture

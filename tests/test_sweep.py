@@ -95,7 +95,7 @@ def test_cli_csv_has_exact_integers_matching_the_fast_path() -> None:
     assert len(rows) == 16
     row = next(r for r in rows if r["alpha"] == "0.5" and r["resolution"] == "160")
     assert int(row["macs"]) == 76_524_800  # α=0.5 at 160: Howard et al. 2017, Table 9 prints 76M
-    assert all(r["convention"] == "paper:" or r["convention"].startswith("paper") for r in rows)
+    assert all(r["convention"] == "paper" for r in rows)
 
 
 def test_cli_unknown_parameter_is_a_usage_error() -> None:

@@ -109,7 +109,7 @@ def test_the_report_shows_int8_weight_bytes_at_a_quarter_of_float(tmp_path: Path
     lines = {}
     for kind in ("float", "int8"):
         path = _unpacked(tmp_path, f"mobilenet_v1_a025_r128_{kind}.tflite")
-        out = run_cli("analyze", str(path), "--set", "serving_default_input_1_0_dim0=1")
+        out = run_cli("analyze", str(path), "--set", "serving_default_input_1_0_dim0=1", "--format", "markdown")
         assert out.returncode == 0, out.stderr
         lines[kind] = [line for line in out.stdout.splitlines() if line.startswith(("parameter bytes", "quantized"))]
     # MobileNetV1 α = 0.25: 463,600 conv and FC weights, 3,736 biases (1000 FC + 2736 folded BN).

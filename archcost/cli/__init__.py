@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import enum
 import importlib
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from archcost import __version__
 
@@ -30,8 +32,31 @@ class ExitCode(enum.IntEnum):
 COMMANDS = ("analyze", "gate", "profile", "export", "verify", "report", "compare", "sweep")
 
 
+def plain(text: str | None) -> str | None:
+    """A docstring as ``--help`` shows it: plain text, no reStructuredText markup."""
+    if text is None:
+        return None
+    return re.sub(r":(?:func|class|mod|meth|data):`~?([^`]+)`", r"\1", text).replace("``", "")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line plus where to look, instead of the usage dump.
+
+    Subcommand parsers are made of this class too (``add_subparsers`` uses the parent's class).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["description"] = plain(kwargs.get("description"))
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog
+        hint = "see `archcost --help`" if command == "archcost" else f"see `{command} --help`"
+        self.exit(ExitCode.BAD_INPUT, f"{command}: {message} ({hint})\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="archcost",
         description="Static architecture analysis: exact MACs and parameters from YAML specs "
         "or ONNX models.",

@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_model_arguments, parse_inputs_and_dtypes, parse_sets, parse_values, write
+from archcost.cli.common import add_model_arguments, parse_inputs_and_dtypes, parse_sets, parse_values
+from archcost.cli.counts import MAX_TOP, check_range, whole_number
+from archcost.cli.output import add_output_arguments, emit, screen_from_args
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser("analyze", help="cost one model layer by layer",
                             description=__doc__)
     add_model_arguments(parser)
-    parser.add_argument("--format", default="table", choices=("table", "markdown", "csv", "json"))
+    add_output_arguments(parser, ("table", "markdown", "csv", "json"))
+    parser.add_argument("--top", type=whole_number, default=10, metavar="N",
+                        help="the table view lists the N layers with the most MACs (default 10)")
+    parser.add_argument("--layers", choices=("top", "all"), default="top",
+                        help="all: list every layer, in graph order, instead of the top N")
     parser.add_argument("--by", default="layer", choices=("layer", "module"),
                         help="break the cost down node by node (default) or by module, as a tree: "
                         "the exporter's module scopes, '/'-separated node names, or a spec's blocks")
@@ -35,7 +41,7 @@ def add_parser(sub: Any) -> None:
                         "protobuf bytes (default); onnx = onnx.load, the reference")
     parser.add_argument("--branch", choices=("then", "else"), default=None,
                         help="cost every If node by this branch (default: the larger one)")
-    from archcost.cli.profile import add_device_arguments
+    from archcost.cli.device import add_device_arguments
 
     add_device_arguments(parser)
     parser.set_defaults(run=run)
@@ -43,7 +49,7 @@ def add_parser(sub: Any) -> None:
 
 def _depth(text: str) -> int:
     if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(f"--depth must be 0 or a positive whole number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected 0 or a positive whole number, got {text!r}")
     return int(text)
 
 
@@ -52,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from archcost.cli import ExitCode
     from archcost.report.analysis import render
 
+    check_range("--top", args.top, 0, MAX_TOP)
     symbols: tuple[str, ...] | None = ()
     if args.symbol:
         symbols = tuple(args.symbol)
@@ -65,17 +72,18 @@ def run(args: argparse.Namespace) -> int:
     if args.reconcile:
         from archcost.report.analysis import render_reconciliation
 
-        write(render_reconciliation(report, args.format))
+        emit(args, render_reconciliation(report, args.format))
         return ExitCode.OK
-    from archcost.cli.profile import device_from_args
+    from archcost.cli.device import device_from_args
 
     device = device_from_args(args)
+    estimate = None
     if device is not None:
         from archcost.cost.roofline import roofline
 
-        write(render(report, args.format, roofline(report, device), by=args.by, depth=args.depth))
-    else:
-        write(render(report, args.format, by=args.by, depth=args.depth))
+        estimate = roofline(report, device)
+    emit(args, render(report, args.format, estimate, by=args.by, depth=args.depth, screen=screen_from_args(args),
+                      top=None if args.layers == "all" else args.top))
     if args.strict and (report.unknown or report.uncosted):
         return ExitCode.FAILED
     return ExitCode.OK

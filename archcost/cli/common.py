@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from archcost.cli.counts import MAX_JOBS, check_range, whole_number
+from archcost.cli.jobs import add_jobs_argument as add_jobs_argument
+from archcost.cli.jobs import run_jobs as run_jobs
 from archcost.errors import UsageError
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 MODEL_HELP = ("a zoo name (mobilenet_v1), a spec .yaml, an .onnx file, or package.module:callable, a PyTorch "
               "module that callable() builds: archcost imports that package and runs that code (needs "
@@ -104,39 +103,6 @@ def parse_sets(items: list[str]) -> dict[str, str]:
                 raise UsageError(f"--set expects NAME=VALUE, got {part!r}")
             values[name.strip()] = value.strip()
     return values
-
-
-def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
-    """``--jobs N``: analyze the models in N processes (read with :func:`run_jobs`)."""
-    parser.add_argument("--jobs", "-j", type=whole_number, default=1, metavar="N",
-                        help="analyze the models in N processes at once (default 1: in this process); "
-                        "the output is the same, in command-line order")
-
-
-def run_jobs(function: Callable[[T], R], items: Sequence[T], jobs: int, *, context: Any = None) -> list[R]:
-    """``function`` over ``items``, results in the order of ``items``.
-
-    With ``jobs`` > 1 the calls run in a pool of processes. ``function`` must be a module-level
-    function (or a ``functools.partial`` of one) and ``items`` must pickle, so the pool works
-    with any start method (``context``: a ``multiprocessing`` context; default the platform's).
-    The first call to fail, in the order of ``items``, raises its error here, as it would
-    in one process; the calls not yet started are cancelled.
-    """
-    check_range("--jobs", jobs, 1, MAX_JOBS)
-    if jobs == 1 or len(items) < 2:
-        return [function(item) for item in items]
-    from concurrent.futures import ProcessPoolExecutor
-
-    # The first call runs here: where workers are forked (Linux), they inherit what it imported
-    # (the loader, the registry, SymPy if needed) instead of importing it once each.
-    first = function(items[0])
-    rest = items[1:]
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(rest)), mp_context=context)
-    try:
-        # Chunks of several models per task: a model takes milliseconds, a task round trip about one.
-        return [first, *pool.map(function, rest, chunksize=max(1, len(rest) // (4 * jobs)))]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def write(text: str) -> None:

@@ -13,8 +13,8 @@ from archcost.cli.common import (
     parse_inputs,
     parse_sets,
     parse_values,
-    write,
 )
+from archcost.cli.output import add_output_arguments, emit, screen_from_args
 
 
 def add_parser(sub: Any) -> None:
@@ -30,8 +30,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--sort", default="input",
                         choices=("input", "name", "macs", "params", "weights", "peak_activation"),
                         help="sort rows ascending by this column (default: command-line order)")
-    parser.add_argument("--format", default="table",
-                        choices=("table", "markdown", "csv", "json", "latex", "html"))
+    add_output_arguments(parser)
     add_jobs_argument(parser)
     parser.set_defaults(run=run)
 
@@ -41,12 +40,20 @@ def run(args: argparse.Namespace) -> int:
 
     from archcost.cli import ExitCode
     from archcost.cli.common import run_jobs
-    from archcost.report.compare import entries_table, measure, parse_model_ref
+    from archcost.report import compare
     from archcost.report.render import render_table
+    from archcost.report.terminal import table_screen
 
     common = parse_sets(args.sets)
-    refs = [parse_model_ref(m) for m in args.models]
-    job = functools.partial(measure, convention=args.convention, common=common,
+    refs = [compare.parse_model_ref(m) for m in args.models]
+    job = functools.partial(compare.measure, convention=args.convention, common=common,
                             input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values))
-    write(render_table(entries_table(run_jobs(job, refs, args.jobs), sort=args.sort), args.format))
+    entries = run_jobs(job, refs, args.jobs)
+    table = compare.entries_table(entries, sort=args.sort, notes=compare.settings_notes(entries, common))
+    if args.format == "table":
+        text = table_screen(table, screen_from_args(args), drop=compare.TERMINAL_DROP, cut="model",
+                            titles=compare.TERMINAL_TITLES)
+    else:
+        text = render_table(table, args.format)
+    emit(args, text)
     return ExitCode.OK

@@ -23,6 +23,7 @@ from archcost.cli.common import (
     write,
 )
 from archcost.cli.counts import MAX_TOP, check_range, whole_number
+from archcost.cli.output import add_screen_arguments, screen_from_args
 
 if TYPE_CHECKING:
     from archcost.gate import Budgets
@@ -56,9 +57,11 @@ def add_parser(sub: Any) -> None:
                         help="budget file: YAML, or pyproject.toml with [tool.archcost.budgets]")
     parser.add_argument("--zoo", action="store_true",
                         help="gate every spec in the zoo (specs/), each with its entry or the defaults")
-    parser.add_argument("--format", default="text", choices=("text", "json"))
+    parser.add_argument("--format", default="table", choices=("table", "text", "markdown", "json"),
+                        help="output format (default table; text is the same)")
     parser.add_argument("-o", "--output", metavar="FILE", type=Path,
-                        help="write the text or JSON result here instead of stdout")
+                        help="write the output to FILE instead of standard output")
+    add_screen_arguments(parser)
     parser.add_argument("--junit", metavar="FILE", type=Path,
                         help="also write JUnit XML: one test suite per model, one test case per budget")
     parser.add_argument("--github", action="store_true",
@@ -102,12 +105,19 @@ def _run(args: argparse.Namespace) -> int:
     targets = plan(args.models, cli, config=find_budget_file(args.config, Path.cwd()), sets=sets, zoo=args.zoo,
                    baseline=args.baseline, binds_inputs=bool(args.inputs or args.values))
     named = bool(args.models)
-    results = run_jobs(functools.partial(
-        gate_model, input_shapes=parse_inputs(args.inputs) if named else None,
-        input_values=parse_values(args.values) if named else None, top=args.top), targets, args.jobs)
+    from archcost.cli.progress import Progress
+
+    with Progress("archcost gate") as step:
+        step(f"0 of {len(targets)} model(s) gated")
+        results = run_jobs(functools.partial(
+            gate_model, input_shapes=parse_inputs(args.inputs) if named else None,
+            input_values=parse_values(args.values) if named else None, top=args.top), targets, args.jobs,
+            done=lambda n: step(f"{n} of {len(targets)} model(s) gated"))
 
     # Everything is known: only now write, so a bad input never leaves half the files.
-    main_text = outputs.render_json(results) if args.format == "json" else outputs.render_text(results)
+    main_text = (outputs.render_json(results) if args.format == "json" else
+                 outputs.render_markdown(results) if args.format == "markdown" else
+                 outputs.render_text(results, screen_from_args(args)))
     if args.junit is not None:
         write_output(args.junit, outputs.render_junit(results))
     if args.github:

@@ -14,35 +14,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import (
-    add_model_arguments,
-    parse_inputs,
-    parse_sets,
-    parse_values,
-    write,
-)
+from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values
 from archcost.cli.counts import MAX_SEED, check_range, whole_number
-
-
-def add_device_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--device``, ``--device-file``, ``--peak`` and ``--bandwidth`` (shared with ``analyze``)."""
-    group = parser.add_argument_group("roofline device")
-    group.add_argument("--device", metavar="NAME",
-                       help="a device preset (archcost/data/devices.yaml) or a name in --device-file")
-    group.add_argument("--device-file", metavar="PATH",
-                       help="a device file, e.g. one written by `archcost profile --calibrate`")
-    group.add_argument("--peak", metavar="MAC/S",
-                       help="peak multiply-accumulates per second, e.g. 48G or 4.8e10")
-    group.add_argument("--bandwidth", metavar="B/S",
-                       help="memory bandwidth in bytes per second, e.g. 51.2G")
-
-
-def device_from_args(args: argparse.Namespace, default: str | None = None) -> Any:
-    """The :class:`~archcost.cost.roofline.Device` the flags describe, or ``None``."""
-    from archcost.cost.roofline import resolve_device
-
-    return resolve_device(args.device, device_file=args.device_file, peak=args.peak,
-                          bandwidth=args.bandwidth, default=default)
+from archcost.cli.device import add_device_arguments, device_from_args
+from archcost.cli.output import add_output_arguments, emit
 
 
 def add_parser(sub: Any) -> None:
@@ -59,7 +34,7 @@ def add_parser(sub: Any) -> None:
                         help="onnxruntime graph optimization level (default all; none runs every "
                              "node as its own kernel)")
     parser.add_argument("--seed", type=whole_number, default=0, help="seed for the weights and the input")
-    parser.add_argument("--format", default="table", choices=("table", "markdown", "csv", "json"))
+    add_output_arguments(parser, ("table", "markdown", "csv", "json"), screen=False)
     parser.add_argument("--table", default="categories", choices=("categories", "kernels"),
                         help="which table --format csv prints (default categories)")
     parser.add_argument("--plot", metavar="PATH",
@@ -80,13 +55,11 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import tempfile
     from pathlib import Path
 
     from archcost.cli import ExitCode
     from archcost.cost.roofline import DEFAULT_DEVICE
     from archcost.report import profile as output
-    from archcost.report.output import write_output
     from archcost.runtime import profile as prof
     from archcost.runtime.trace import load_profile
 
@@ -103,21 +76,37 @@ def run(args: argparse.Namespace) -> int:
         runs = load_profile(Path(args.from_profile), args.from_profile)
         settings = {"source": args.from_profile}
     else:
-        prepared = prof.prepare(args.model, params, args.seed, parse_inputs(args.inputs), parse_values(args.values))
+        from archcost.cli.progress import Progress
+
+        with Progress("archcost profile") as step:
+            step(f"exporting {args.model}")
+            prepared = prof.prepare(args.model, params, args.seed, parse_inputs(args.inputs), parse_values(args.values))
+            step(f"{args.warmup} warm-up and {args.runs} measured runs in onnxruntime")
+            runs, settings = _run(prepared, args)
         report = prepared.report
-        with tempfile.TemporaryDirectory(prefix="archcost-profile-") as workdir:
-            runs, raw, settings = prof.run_onnxruntime(prepared, runs=args.runs, warmup=args.warmup,
-                                                       threads=args.threads, optimization=args.optimization,
-                                                       workdir=Path(workdir), where=args.model)
-            if args.keep_profile:
-                write_output(Path(args.keep_profile), raw.read_text(encoding="utf-8"))
     result = prof.aggregate(report, device, runs, warmup=args.warmup, settings=settings)
     if args.calibrate:
         result = _calibrate(args, result, settings)
     if args.plot:
         output.plot(result, Path(args.plot))
-    write(output.render(result, args.format, table=args.table))
+    emit(args, output.render(result, args.format, table=args.table))
     return ExitCode.OK
+
+
+def _run(prepared: Any, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """Run the prepared model in onnxruntime; keep its raw profile where --keep-profile says."""
+    import tempfile
+    from pathlib import Path
+
+    from archcost.report.output import write_output
+    from archcost.runtime.profile import run_onnxruntime
+
+    with tempfile.TemporaryDirectory(prefix="archcost-profile-") as workdir:
+        runs, raw, settings = run_onnxruntime(prepared, runs=args.runs, warmup=args.warmup, threads=args.threads,
+                                              optimization=args.optimization, workdir=Path(workdir), where=args.model)
+        if args.keep_profile:
+            write_output(Path(args.keep_profile), raw.read_text(encoding="utf-8"))
+    return runs, settings
 
 
 def _calibrate(args: argparse.Namespace, result: Any, settings: dict[str, Any]) -> Any:

@@ -22,6 +22,8 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--out", default="reports", help="output directory (default: reports)")
     parser.add_argument("--format", choices=_FORMATS,
                         help="print the report in this format to standard output instead of writing files")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="with --format: write the report to FILE instead of standard output")
     parser.add_argument("--check", action="store_true",
                         help="regenerate into a temporary directory and exit 1 if OUT differs")
     parser.add_argument("--no-plots", action="store_true", help="do not draw plots")
@@ -46,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.check and args.format:
         raise UsageError("--check compares the report directory; it cannot be combined with --format")
+    if args.output and not args.format:
+        raise UsageError("-o/--output writes one format to one file: add --format (e.g. --format html); "
+                         "without it, the report directory is written under --out")
     draw = not args.no_plots and args.format in (None, "html")
     installed = matplotlib_version()
     documents = []
@@ -64,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
                                                input_values=values)))
 
     if args.format:
-        write("\n".join(render_document(doc, args.format) for _, doc in documents))
+        from archcost.cli.output import emit
+
+        emit(args, "\n".join(render_document(doc, args.format) for _, doc in documents))
         return ExitCode.OK
 
     out = Path(args.out)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import add_set_argument, parse_sets, write
+from archcost.cli.common import add_set_argument, parse_sets
+from archcost.cli.output import add_output_arguments, emit, screen_from_args
 
 
 def add_parser(sub: Any) -> None:
@@ -18,8 +19,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--resolution", metavar="START:STOP:STEP|R,S,...",
                         help="input resolutions, e.g. 128,160,192,224 or 96:320:32")
     add_set_argument(parser, "fix another spec parameter")
-    parser.add_argument("--format", default="table",
-                        choices=("table", "markdown", "csv", "json", "latex", "html"))
+    add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -40,5 +40,14 @@ def run(args: argparse.Namespace) -> int:
     clash = sorted(set(fixed) & set(axes))
     if clash:
         raise UsageError(f"--set {', '.join(clash)}: that parameter is swept")
-    write(render_table(sweep_table(sweep(args.model, axes, fixed)), args.format))
+    from archcost.cli.progress import Progress
+
+    with Progress("archcost sweep") as step:
+        table = sweep_table(sweep(args.model, axes, fixed, progress=step))
+    if args.format == "table":
+        from archcost.report.terminal import table_screen
+
+        emit(args, table_screen(table, screen_from_args(args)))
+    else:
+        emit(args, render_table(table, args.format))
     return ExitCode.OK

@@ -6,14 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archcost.cli.common import (
-    add_model_arguments,
-    parse_inputs,
-    parse_sets,
-    parse_values,
-    write,
-)
+from archcost.cli.common import add_model_arguments, parse_inputs, parse_sets, parse_values
 from archcost.cli.counts import MAX_SEED, check_range, whole_number
+from archcost.cli.output import add_output_arguments, emit
 
 
 def add_parser(sub: Any) -> None:
@@ -24,16 +19,20 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "reference", "litert"),
                         help="auto: onnxruntime when installed, else onnx.reference; a TFLite model runs in "
                              "LiteRT (pip install 'archcost[litert]')")
+    add_output_arguments(parser, ("table", "markdown", "json"), screen=False)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from archcost.cli import ExitCode
+    from archcost.cli.progress import Progress
     from archcost.report.verify import render
     from archcost.runtime.verify import verify
 
     check_range("--seed", args.seed, 0, MAX_SEED)
-    result = verify(args.model, params=parse_sets(args.sets), seed=args.seed, backend=args.backend,
-                    input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values))
-    write(render(result))
+    with Progress("archcost verify") as step:
+        result = verify(args.model, params=parse_sets(args.sets), seed=args.seed, backend=args.backend,
+                        input_shapes=parse_inputs(args.inputs), input_values=parse_values(args.values),
+                        progress=step)
+    emit(args, render(result, args.format))
     return ExitCode.OK if result.ok else ExitCode.FAILED

@@ -127,7 +127,7 @@ class ModuleShare:
     output: Shape
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Report:
     """The analysis of one model under one convention."""
 
@@ -165,6 +165,18 @@ class Report:
     assumptions: tuple[Assumption, ...] = ()
     #: Each Loop node's trip count (an int, or a symbol when decided at run time), by node path.
     loop_trips: Mapping[str, Count] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """One line: the model, the convention and the totals (a formula is named by its symbols);
+        ``to_dict()`` has everything, and a notebook shows the tables."""
+        def figure(value: Any) -> str:
+            if isinstance(value, int):
+                return f"{value:,}"
+            return "<formula in " + ", ".join(sorted(str(s) for s in getattr(value, "free_symbols", ()))) + ">"
+
+        t = self.totals
+        return (f"<Report {self.model!r}: {figure(t.cost)} {self.convention.unit} ({self.convention.name}), "
+                f"{figure(t.params)} params, {len(self.layers)} layers>")
 
     def cost_of(self, row: LayerRow) -> Count:
         """A row's figure under this report's convention."""

@@ -90,6 +90,8 @@ class CompareEntry:
     #: (:mod:`archcost.cost.storage`).
     parameter_bytes: Any = None
     quantized: Fraction | None = None
+    #: Names given to every model (``--set``) that this model does not declare, so did not take.
+    not_taken: tuple[str, ...] = ()
 
     @property
     def row(self) -> list[Any]:
@@ -97,8 +99,8 @@ class CompareEntry:
                 self.depthwise, self.fully_connected, self.parameter_bytes, self.quantized]
 
 
-def compare_entry(ref: ModelRef, report: Report) -> CompareEntry:
-    """The comparison row of one analyzed model."""
+def compare_entry(ref: ModelRef, report: Report, not_taken: tuple[str, ...] = ()) -> CompareEntry:
+    """The comparison row of one analyzed model (``ref``'s label names every setting it ran with)."""
     from archcost.cost.storage import parameter_storage
 
     t = report.totals
@@ -109,7 +111,7 @@ def compare_entry(ref: ModelRef, report: Report) -> CompareEntry:
                         _share(report, Category.CONV_1X1), _share(report, Category.DEPTHWISE),
                         _share(report, Category.FULLY_CONNECTED), report.convention.name,
                         report.convention.description, stored if isinstance(stored, int) else str(stored),
-                        None if share is None else 100 * share)
+                        None if share is None else 100 * share, not_taken)
 
 
 def measure(ref: ModelRef, *, convention: str = "paper", common: Mapping[str, str] | None = None,
@@ -131,10 +133,27 @@ def measure(ref: ModelRef, *, convention: str = "paper", common: Mapping[str, st
             k: v for k, v in common.items() if k in source.spec.params}
     # Graph inputs (ONNX, TFLite), or a PyTorch module's example inputs.
     onnx = source.format in ("onnx", "tflite", "torch")
-    report = analyze_model(source, convention=convention, params={**declared, **ref.settings},
+    settings = {**declared, **ref.settings}
+    report = analyze_model(source, convention=convention, params=settings,
                            input_shapes=input_shapes if onnx else None,
                            input_values=input_values if onnx else None)
-    return compare_entry(ref, report)
+    # The row's label names every setting the model ran with, --set ones included.
+    return compare_entry(ModelRef(ref.model, settings), report,
+                         tuple(k for k in (common or {}) if k not in declared))
+
+
+def settings_notes(entries: Sequence[CompareEntry], common: Mapping[str, str]) -> list[str]:
+    """A note for each ``--set`` name some models did not take; an error when none took it."""
+    notes = []
+    for name in common:
+        skipped = [e.label for e in entries if name in e.not_taken]
+        if len(skipped) == len(entries):
+            raise UsageError(f"--set {name}: no model declares a parameter {name!r} "
+                             "(`archcost analyze MODEL` lists a model's parameters)")
+        if skipped:
+            notes.append(f"--set {name}={common[name]} applies only to the models that declare it; "
+                         f"not to {', '.join(skipped)}")
+    return notes
 
 
 def compare_rows(refs: Sequence[ModelRef], reports: Sequence[Report]) -> list[list[Any]]:
@@ -148,7 +167,16 @@ def compare_table(refs: Sequence[ModelRef], reports: Sequence[Report], sort: str
                          sort)
 
 
-def entries_table(entries: Sequence[CompareEntry], sort: str = "input") -> Table:
+#: Shorter and two-line column titles for a terminal.
+TERMINAL_TITLES = {"peak_activation": "peak act.\nbytes", "conv_1x1_percent": "% MACs\nin 1×1",
+                   "depthwise_percent": "% MACs\ndepthwise", "fc_percent": "% MACs\nFC",
+                   "parameter_bytes": "param\nbytes", "quantized_percent": "% params\nquantized"}
+#: Columns a narrow terminal gives up first.
+TERMINAL_DROP = ("weights", "quantized_percent", "parameter_bytes", "fc_percent", "depthwise_percent",
+                 "conv_1x1_percent")
+
+
+def entries_table(entries: Sequence[CompareEntry], sort: str = "input", notes: Sequence[str] = ()) -> Table:
     """The comparison table of :func:`measure`'s entries, sorted ascending by ``sort``."""
     if sort not in SORT_KEYS:
         raise UsageError(f"--sort {sort!r}: choose one of {', '.join(SORT_KEYS)}")
@@ -181,4 +209,4 @@ def entries_table(entries: Sequence[CompareEntry], sort: str = "input") -> Table
                    "peak activation is the largest sum of live activation tensors, in bytes, in the "
                    "graph's default topological order; param bytes are the parameters as stored (an int8 "
                    "weight is one byte), % params quantized the share of parameters stored as integers")
-    return make_table("compare", "Model comparison", columns, rows, convention=convention)
+    return make_table("compare", "Model comparison", columns, rows, convention=convention, notes=notes)

@@ -36,9 +36,10 @@ def percent_of(part: Any, whole: Any) -> Fraction | None:
 
 
 def humanize(value: Any) -> str:
-    """``568740352`` → ``569M``; three significant digits. SymPy expressions print as formulas."""
+    """``568740352`` → ``569M``; three significant digits. SymPy expressions print as readable
+    formulas (:func:`archcost.report.formula.readable`)."""
     if not is_concrete(value):
-        return str(value)
+        return formula_text(value)
     number = float(value)
     for scale, suffix in _SUFFIXES:
         if abs(number) >= scale:
@@ -50,7 +51,16 @@ def exact(value: Any) -> str:
     """An exact count with thousands separators: ``568,740,352``."""
     if isinstance(value, int):
         return f"{value:,}"
-    return str(value)
+    return formula_text(value)
+
+
+def formula_text(value: Any) -> str:
+    """A formula (or any value) for people: α for alpha, ² for **2, ⌊⌋ ⌈⌉; huge Max/Piecewise summarized."""
+    if isinstance(value, str) or is_concrete(value):
+        return str(value)
+    from archcost.report.formula import readable
+
+    return readable(value)
 
 
 def number(value: Fraction | int) -> str:

@@ -30,6 +30,7 @@ from archcost.gate import (
 from archcost.report import escape, render
 from archcost.report.format import factor, number, percent_text, quantity, shape_text
 from archcost.report.table import Column, Kind, Table, make_table
+from archcost.report.terminal import Screen
 
 
 def _pct(ratio: Fraction | None, digits: int = 1) -> str:
@@ -133,27 +134,47 @@ def _breakdown(check: Check) -> str:
 # -- terminal text and JSON ------------------------------------------------------------------------
 
 
-def render_text(results: Sequence[GateResult]) -> str:
-    """The human summary: per model, each budget, and for a failed one the layers responsible."""
+def render_text(results: Sequence[GateResult], screen: Screen | None = None) -> str:
+    """The human summary: per model, each budget, and for a failed one the layers responsible.
+
+    ``screen``: wrap every line and fit the culprit tables to its width, and colour the
+    verdicts when it allows colour (default: no wrapping, no colour)."""
+    from archcost.report.terminal import fit
+
+    width = screen.width if screen is not None else None
+
+    def wrapped(text: str, indent: str) -> list[str]:
+        if screen is None or len(text) <= screen.width:
+            return [text]
+        return screen.wrap(text, indent)
+
+    def paint(text: str, style: str) -> str:
+        return screen.paint(text, style) if screen is not None else text
+
     checks, failed = total_checks(results)
     models_failed = sum(not r.passed for r in results)
     verdict = "FAILED" if failed else "passed"
-    lines = [f"archcost gate {verdict}: {failed} of {checks} budget(s) exceeded "
-             f"in {models_failed} of {len(results)} model(s)", ""]
+    lines = [paint(f"archcost gate {verdict}: {failed} of {checks} budget(s) exceeded "
+                   f"in {models_failed} of {len(results)} model(s)", "red" if failed else "bold"), ""]
     for result in results:
         name = result.label if result.label == result.model else f"{result.label} ({result.model})"
-        lines.append(f"{name}: {'ok' if result.passed else 'FAIL'}")
+        lines.append(f"{name}: " + (paint("ok", "green") if result.passed else paint("FAIL", "red")))
         for check in result.checks:
-            lines.append(f"  {'ok  ' if check.passed else 'FAIL'} {describe(check)}")
+            word = paint("ok  ", "green") if check.passed else paint("FAIL", "red")
+            first, *rest = wrapped(f"  FAIL {describe(check)}", " " * 7)
+            lines += [f"  {word}{first[6:]}", *rest]
             if check.passed:
                 continue
             if check.breakdown:
-                lines.append("       " + _breakdown(check))
+                lines += wrapped("       " + _breakdown(check), " " * 9)
             if check.culprits:
                 lines.append(f"       {culprit_heading(check)}")
-                lines += [f"         {line}" for line in render.grid(culprit_table(check), "plain").splitlines()]
+                table = culprit_table(check)
+                if width is not None:
+                    table = fit(table, width - 9, cut="detail", keep="start", style="plain").table
+                lines += [f"         {line}" for line in render.grid(table, "plain").splitlines()]
         for note in gate_notes(result):
-            lines.append(f"  note: {note}")
+            lines += wrapped(f"  note: {note}", " " * 8)
         lines.append("")
     # Names reach these lines raw; each line is one line of the terminal sink.
     return "\n".join(map(escape.terminal, lines))

@@ -84,7 +84,7 @@ def category_shares_table(report: Report) -> Table:
              s.nodes] for s in report.by_category().values()]
     columns = (Column("category", "category"), Column("cost", unit, Kind.EXACT),
                Column("cost_percent", f"% {unit}", Kind.DECIMAL), Column("weights", "weights", Kind.EXACT),
-               Column("weights_percent", "% weights", Kind.DECIMAL), Column("nodes", "nodes"))
+               Column("weights_percent", "% weights", Kind.DECIMAL), Column("nodes", "nodes", Kind.EXACT))
     return make_table("categories", f"{report.model}: where the {unit} go", columns, rows,
                       convention=convention_text(report))
 

@@ -20,7 +20,7 @@ from archcost.errors import UsageError
 from archcost.numeric import is_concrete
 from archcost.report import escape
 from archcost.report.cited import at_precision
-from archcost.report.format import exact, humanize
+from archcost.report.format import exact, formula_text, humanize
 from archcost.report.table import Column, Document, Kind, Table
 
 #: Formats every table renders to, with the file suffix the report directory uses.
@@ -51,7 +51,9 @@ def human_cell(value: Any, column: Column) -> str:
     if column.kind is Kind.COUNT:
         return humanize(value)
     if column.kind is Kind.PERCENT:
-        return _percent_text(value, column.digits) if is_concrete(value) else str(value)
+        return _percent_text(value, column.digits) if is_concrete(value) else formula_text(value)
+    if column.kind is Kind.FORMULA:
+        return formula_text(value)
     return str(value)
 
 
@@ -121,13 +123,25 @@ def grid(table: Table, style: str = "simple") -> str:
     return _layout(_cells(table, style), table, style)
 
 
+#: Kinds whose cells are numbers: right-aligned on a terminal, so digits line up.
+NUMERIC_KINDS = (Kind.EXACT, Kind.COUNT, Kind.PERCENT, Kind.DECIMAL, Kind.SIGNIFICANT)
+
+
+def _alignment(table: Table) -> tuple[str, ...]:
+    return tuple(c.align or ("right" if c.kind in NUMERIC_KINDS else "left") for c in table.columns)
+
+
 def _layout(rows: list[list[str]], table: Table, style: str) -> str:
     from tabulate import tabulate
 
+    # Markdown keeps tabulate's default (its pipes carry no alignment); text aligns numbers right.
+    align = None if style == "github" or not table.columns else _alignment(table)
     if style == "plain":
-        return str(tabulate(rows, tablefmt="plain", disable_numparse=True))
-    titles = [(escape.markdown if style == "github" else escape.terminal)(t) for t in _titles(table)]
-    return str(tabulate(rows, headers=titles, tablefmt=style, disable_numparse=True))
+        return str(tabulate(rows, tablefmt="plain", disable_numparse=True, colalign=align))
+    # A title's line breaks are the layout's (a terminal title on two lines); the rest is escaped.
+    sink = escape.markdown if style == "github" else escape.terminal
+    titles = ["\n".join(sink(part) for part in t.split("\n")) for t in _titles(table)]
+    return str(tabulate(rows, headers=titles, tablefmt=style, disable_numparse=True, colalign=align))
 
 
 def pipe_table(table: Table) -> str:
@@ -151,7 +165,8 @@ def table_text(table: Table) -> str:
 
 def _markdown_value(value: Any, column: Column) -> str:
     text = human_cell(value, column)
-    if column.kind in (Kind.FORMULA, Kind.CODE) and value is not None:
+    formula = hasattr(value, "free_symbols")  # a symbolic count (SymPy)
+    if (column.kind in (Kind.FORMULA, Kind.CODE) or formula) and value is not None:
         return escape.markdown_code(text)
     return escape.markdown(text)
 
@@ -180,7 +195,8 @@ def table_csv(table: Table, *, header: str = "keys", convention: bool = True, mi
     writer = csv.writer(out, lineterminator="\n")
     names = [c.key for c in table.columns] if header == "keys" else _titles(table)
     writer.writerow([*map(escape.csv, names), *(["convention"] if convention else [])])
-    name = table.convention.split(" ", 1)[0]
+    # The convention's name: its text reads "paper: multiply-accumulates of ..." (no stray colon).
+    name = table.convention.split(" ", 1)[0].rstrip(":;,")
     for row in _body(table):
         cells = [machine_cell(v, c) for v, c in zip(row, table.columns, strict=False)]
         writer.writerow([*(missing if v is None else escape.csv(v) for v in cells),
@@ -256,16 +272,25 @@ def table_latex(table: Table) -> str:
 
 
 def _html_value(value: Any, column: Column) -> str:
+    formula = column.kind is Kind.FORMULA or hasattr(value, "free_symbols")
+    if formula and value is not None and not isinstance(value, str):
+        from archcost.report.formula import html_formula
+
+        return f"<code>{html_formula(value)}</code>"
     text = escape.html(human_cell(value, column))
     code = column.kind in (Kind.FORMULA, Kind.CODE) and value is not None
     return f"<code>{text}</code>" if code else text
 
 
-def table_html_fragment(table: Table) -> str:
-    """An HTML ``<section>`` with the table, its convention, source and notes; every name escaped."""
+def table_html_fragment(table: Table, *, anchor: bool = True) -> str:
+    """An HTML ``<section>`` with the table, its convention, source and notes; every name escaped.
+
+    ``anchor=False`` names the section with ``data-key`` instead of ``id``, for HTML set into a
+    page that may hold the same table twice (notebook outputs)."""
     e = escape.html
     numeric = {i for i, c in enumerate(table.columns) if c.kind in (Kind.EXACT, Kind.COUNT, Kind.PERCENT)}
-    parts = [f'<section id="{e(table.key)}">', f"<h2>{e(table.title)}</h2>"]
+    name = "id" if anchor else "data-key"
+    parts = [f'<section {name}="{e(table.key)}">', f"<h2>{e(table.title)}</h2>"]
     parts += [f'<p class="meta">{e(line)}</p>' for line in _preamble(table)]
     head = "".join(f'<th{" class=cited" if c.cited else ""}>{e(c.title)}</th>' for c in table.columns)
     parts += ["<table>", f"<thead><tr>{head}</tr></thead>", "<tbody>"]
@@ -281,7 +306,7 @@ def table_html_fragment(table: Table) -> str:
         parts.append(f"<tfoot><tr>{cells}</tr></tfoot>")
     parts.append("</table>")
     if table.notes:
-        parts.append("<ul class=notes>" + "".join(f"<li>{e(n)}</li>" for n in table.notes) + "</ul>")
+        parts.append("<ul class=notes>" + "".join(f"<li>{_prose_html(n)}</li>" for n in table.notes) + "</ul>")
     parts.append("</section>")
     return "\n".join(parts) + "\n"
 
@@ -302,6 +327,13 @@ figure { margin: 1rem 0 2rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e0e0e0; }
 code { font-size: 0.88rem; }
 """.strip()
+
+
+def _prose_html(text: str) -> str:
+    """Running text as HTML: escaped, and `code spans` (markdown's backticks) as ``<code>``."""
+    import re
+
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape.html(text))
 
 
 def _html_page(title: str, body: list[str]) -> str:
@@ -403,7 +435,7 @@ def document_html(doc: Document) -> str:
     summarizes the tables below it.
     """
     e = escape.html
-    body = [f"<h1>{e(doc.title)}</h1>", *(f"<p>{e(p)}</p>" for p in doc.intro)]
+    body = [f"<h1>{e(doc.title)}</h1>", *(f"<p>{_prose_html(p)}</p>" for p in doc.intro)]
     for fig in doc.figures:
         if fig.inline and "svg" in fig.data:
             body.append(f'<figure id="{e(fig.key)}">\n{fig.data["svg"].decode("utf-8")}'

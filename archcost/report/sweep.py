@@ -173,8 +173,12 @@ class Sweep:
 
 
 def sweep(model: str, axes: Mapping[str, Sequence[Scalar]],
-          fixed: Mapping[str, Scalar | str] | None = None) -> Sweep:
-    """Evaluate ``model``'s totals over the grid ``axes`` (parameter → values), exactly."""
+          fixed: Mapping[str, Scalar | str] | None = None,
+          progress: Callable[[str], None] | None = None) -> Sweep:
+    """Evaluate ``model``'s totals over the grid ``axes`` (parameter → values), exactly.
+
+    ``progress`` is told each step as it starts (the command line shows it on a terminal)."""
+    say = progress or (lambda _text: None)
     import itertools
 
     from archcost.frontends.loader import open_model
@@ -196,8 +200,21 @@ def sweep(model: str, axes: Mapping[str, Sequence[Scalar]],
         if name not in declared:
             raise UsageError(f"{model} has no parameter {name!r}; it declares {', '.join(declared)}",
                              where=source.display)
-    compiled = compile_totals(source, names, fixed)
+    from archcost.errors import SpecError
+
+    say(f"analyzing {model} with {', '.join(names)} left free, and compiling its totals")
+    try:
+        compiled = compile_totals(source, names, fixed)
+    except SpecError as err:
+        if "left free" not in err.message:
+            raise
+        # A layer that exists for some values of a swept parameter only: no single formula.
+        examples = " ".join(f"{model}:{names[0]}={value_text(v)}" for v in list(axes[names[0]])[:3])
+        raise UsageError(f"{err}. A sweep evaluates one formula in {', '.join(names)}, and this spec's "
+                         f"layers change with them; compare the points instead: archcost compare {examples}"
+                         ) from err
     grid = tuple(tuple(v) for v in axes.values())
+    say(f"evaluating {total:,} points")
     points = tuple((point, compiled(*point)) for point in itertools.product(*grid))
     return Sweep(model, names, grid, points)
 

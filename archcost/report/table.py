@@ -52,6 +52,8 @@ class Column:
     #: The key of a column holding each row's depth in a tree: human formats indent this
     #: column's text by that many levels (machine formats keep the text as it is).
     depth_from: str = ""
+    #: ``left`` or ``right`` in terminal text; empty: numbers (counts, shares, decimals) right.
+    align: str = ""
 
 
 #: Status words a comparison row carries.

@@ -13,8 +13,26 @@ from archcost.runtime.verify import Verification
 SHOWN_MISMATCHES = 10
 
 
-def render(result: Verification) -> str:
-    """The verification as a short table, then any mismatches, then the verdict."""
+def to_dict(result: Verification) -> dict[str, Any]:
+    """The verification as JSON-ready data: exact counts, every mismatched tensor."""
+    return {
+        "model": result.model, "backend": result.backend, "seed": result.seed, "ok": result.ok,
+        "tensors": len(result.tensors),
+        "checks": [{"what": c.what, "static": c.static, "observed": c.recomputed, "ok": c.ok}
+                   for c in result.counts],
+        "mismatched": [{"name": t.name, "inferred": None if t.inferred is None else list(t.inferred),
+                        "inferred_dtype": t.inferred_dtype, "observed": list(t.observed),
+                        "observed_dtype": t.observed_dtype} for t in result.mismatched],
+        "problems": list(result.problems),
+    }
+
+
+def render(result: Verification, fmt: str = "table") -> str:
+    """The verification as a short table, then any mismatches, then the verdict (``fmt``: table,
+    markdown or json)."""
+    if fmt == "json":
+        return renderer.json_text(to_dict(result))
+    style = "github" if fmt == "markdown" else "simple"
     tensors = result.tensors
     bad = result.mismatched
     rows: list[list[Any]] = [["tensor shapes and dtypes", f"{len(tensors)} inferred",
@@ -23,9 +41,10 @@ def render(result: Verification) -> str:
     columns = (Column("check", "check"), Column("static", "static", Kind.EXACT),
                Column("observed", "observed", Kind.EXACT), Column("status", "status"))
     table = make_table("verify", f"verify {result.model}", columns, rows, convention="paper")
-    name = escape.terminal  # text from the input: the model's and its tensors' names
+    # Text from the input (the model's and its tensors' names) under the sink's policy.
+    name = escape.markdown if style == "github" else escape.terminal
     lines = [f"verify {name(result.model)} (ran in {result.backend}, seed {result.seed})", "",
-             renderer.grid(table, "simple"), ""]
+             renderer.grid(table, style), ""]
     for t in bad[:SHOWN_MISMATCHES]:
         inferred = "not inferred" if t.inferred is None else f"{list(t.inferred)} {t.inferred_dtype}"
         lines.append(f"  tensor {name(repr(t.name))}: inferred {inferred}, observed {list(t.observed)} "

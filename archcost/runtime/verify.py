@@ -98,13 +98,16 @@ def verify(
     backend: str = "auto",
     input_shapes: Mapping[str, Any] | None = None,
     input_values: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Verification:
     """Run ``model`` (zoo name, spec, ONNX or TFLite file) and check it against its static analysis:
     ONNX in onnxruntime (or ``onnx.reference``), TFLite in the LiteRT interpreter.
 
     Symbolic ONNX dims must be bound in ``params`` (``{"N": 1}``) or ``input_shapes``
-    (``{"x": (1, 3, 224, 224)}``).
+    (``{"x": (1, 3, 224, 224)}``). ``progress`` is told each step as it starts.
     """
+    say = progress or (lambda _text: None)
+    say(f"analyzing {model}")
     from archcost.cost.analyze import analyze_graph
     from archcost.cost.conventions import PAPER
     from archcost.frontends.loader import load_model
@@ -119,6 +122,7 @@ def verify(
         require_runtime_size(graph, "verify", report.tensor_shapes)
         require_bounded_loops(report.loop_trips, "verify", model)
         if loaded.source.format == "tflite":
+            say(f"running {model} in LiteRT with every intermediate tensor preserved")
             return _verify_tflite(model, loaded, report, seed, backend)
         if loaded.source.proto is not None:  # a PyTorch module, exported in memory
             proto = _as_analyzed(loaded.source.proto)
@@ -127,6 +131,7 @@ def verify(
         else:
             proto = graph_to_onnx(graph, seed=seed)
         feeds = random_inputs(graph, seed)
+    say(f"running {model} with every intermediate tensor exposed ({backend} backend)")
     try:
         used, observed = run_model(proto, feeds, backend, where=model)
     except _RunFailed as failure:
