@@ -40,7 +40,7 @@ class ArchcostError(Exception):
     def in_file(self, display: str) -> ArchcostError:
         """Return this error naming the file ``display``: as its location, or before a location
         inside the file (``model.onnx: node 'conv'``), unless it names the file already."""
-        if display in (self.where or "") or self.message.startswith(f"{display}:"):
+        if display in (self.where or "") or display in self.message:
             return self
         self.where = display if self.where is None else f"{display}: {self.where}"
         return self
