@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 #: The most operator nodes a graph may have.
-MAX_NODES = 1_000_000
+MAX_NODES = 250_000
 
 Shape = tuple[Count, ...]
 #: A node's enclosing modules, outermost first: (full dotted name, class name) pairs.

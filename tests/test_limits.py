@@ -75,7 +75,7 @@ def _relu_chain(count: int) -> object:
 
 
 def test_graph_node_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The limit itself is 1,000,000 nodes; the same check at 5 keeps the test small.
+    # The limit itself is 250,000 nodes; the same check at 5 keeps the test small.
     monkeypatch.setattr("archcost.graph.MAX_NODES", 5)
     assert len(archcost.analyze(str(save(_relu_chain(5), tmp_path / "five.onnx"))).layers) == 5
     with pytest.raises(LimitError, match="more than 5 nodes"):

@@ -649,7 +649,7 @@ def pytest_configure(config: pytest.Config) -> None:
         with open(log, "a", encoding="utf-8") as out:
             verdict = "same" if same else "DIFFERENT"
             detail = "" if same else f" onnx={reference!r:.300} wire={wire!r:.300}"
-            out.write(f"{verdict} {path}{detail}\n")
+            out.write(f"{verdict} {str(path)!r}{detail}\n")  # repr: a path may hold a line break
         return original(path, display, bindings=bindings, symbols=symbols, reader=reader, **options)
 
     onnx_frontend.load_onnx_graph = crosscheck  # type: ignore[assignment]

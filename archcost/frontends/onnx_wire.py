@@ -55,6 +55,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 from archcost.errors import LimitError, ModelFormatError
+from archcost.graph import MAX_NODES
 from archcost.ops.tensor import MAX_VALUE_ELEMENTS
 
 #: Raw data longer than this is never copied: no tensor small enough for its
@@ -108,6 +109,15 @@ class WireError(Exception):
 
 class WireDepthError(WireError):
     """Messages nest deeper than :data:`MAX_DEPTH` (internal; surfaces as LimitError)."""
+
+
+class WireNodeLimit(WireError):
+    """More graph nodes than :data:`archcost.graph.MAX_NODES` (internal; surfaces as LimitError)."""
+
+
+#: Graph nodes (subgraphs' included) still allowed in the file being read: counted down while
+#: reading, so a file over the limit is refused after reading that many nodes, not after all.
+_node_budget = [MAX_NODES]
 
 
 # --- primitives --------------------------------------------------------------------------
@@ -689,6 +699,7 @@ def _graph(buf: Any, pos: int, end: int, depth: int, graph: GraphProto) -> Graph
     nodes: list[NodeProto] = d.setdefault("node", [])
     initializers: list[TensorProto] = d.setdefault("initializer", [])
     node = _node
+    budget = _node_budget
     ahead = _Readahead(buf, pos) if _READAHEAD and isinstance(buf, mmap.mmap) else None
     ahead_at = pos if ahead is not None else end
     while pos < end:
@@ -702,6 +713,9 @@ def _graph(buf: Any, pos: int, end: int, depth: int, graph: GraphProto) -> Graph
         if key == 10:  # node = 1
             s, pos = _span(buf, pos, end)
             nodes.append(node(buf, s, pos, depth + 1, NodeProto()))
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise WireNodeLimit()
         elif key == 42:  # initializer = 5
             s, pos = _span(buf, pos, end)
             initializers.append(_tensor(buf, s, pos, depth + 1, TensorProto()))
@@ -1060,6 +1074,7 @@ def parse_model(data: Any) -> ModelProto:
     needed = used + 2 * MAX_DEPTH + 50
     if needed > limit:
         sys.setrecursionlimit(needed)
+    _node_budget[0] = MAX_NODES
     try:
         return _decode(data, 0, len(data), 0, ModelProto())
     except (IndexError, struct.error) as err:
@@ -1085,6 +1100,9 @@ def read_structure(path: Path, display: str) -> ModelProto:
             return parse_model(data)
     except OSError as err:
         raise ModelFormatError(f"cannot read the file ({err.strerror or err})", where=display) from None
+    except WireNodeLimit:
+        raise LimitError(f"the model has more than {MAX_NODES:,} nodes, subgraphs included; refused while "
+                         "reading, at that node", where=display) from None
     except WireDepthError:
         # One If/Loop/Scan level is three nested messages (node, attribute, graph).
         raise LimitError(
