@@ -121,12 +121,12 @@ def pyproject_budgets(path: Path) -> Mapping[str, Any] | None:
 def load_budget_file(path: Path) -> BudgetFile:
     """Parse a YAML budget file or a pyproject.toml with ``[tool.archcost.budgets]``."""
     display = str(path)
-    if path.suffix == ".toml":
+    if path.suffix.lower() == ".toml":
         table = pyproject_budgets(path)
         if table is None:
             raise UsageError("no [tool.archcost.budgets] table", where=display)
         return _parse(table, path, lambda _m, _k: display)
-    if path.suffix not in (".yaml", ".yml"):
+    if path.suffix.lower() not in (".yaml", ".yml"):
         raise UsageError("a budget file is a .yaml/.yml file or a pyproject.toml", where=display)
     from archcost.frontends.yaml_loader import load_yaml
 
@@ -189,7 +189,7 @@ def _parse(data: Any, path: Path, where: Any) -> BudgetFile:
 
 def _resolve_model(model: str, folder: Path) -> str:
     """A path in a budget file is relative to the file; a zoo name stays a name."""
-    if "/" in model or "\\" in model or Path(model).suffix in (".yaml", ".yml", ".onnx"):
+    if "/" in model or "\\" in model or Path(model).suffix.lower() in (".yaml", ".yml", ".onnx"):
         return str(folder / model)
     return model
 

@@ -24,8 +24,9 @@ def test_cli_reference_without_torch_says_how_to_install() -> None:
                "'--input', '1x3x8x8']))")
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        "archcost: the PyTorch entry point needs torch and onnxscript: pip install 'archcost[torch]' "
-        "(or pip install torch onnxscript)"]
+        "archcost: tests.torch_zoo:TinyConvNet: the PyTorch entry point needs torch and onnxscript: "
+        "pip install torch onnxscript (or the "
+        "extra: pip install 'archcost[torch]', from a checkout '.[torch]')"]
 
 
 def test_python_api_without_torch_says_how_to_install() -> None:

@@ -143,8 +143,7 @@ _FROM_CODE = ("analyze the code that builds the model instead: archcost analyze 
 def _foreign(head: bytes) -> str:
     """What a file of another framework is, by its magic bytes; ``""`` when none matches."""
     if head.startswith(b"PK\x03\x04"):
-        return ("a zip archive: a PyTorch checkpoint (.pt/.pth, a state dict: weights, not the architecture) or "
-                f"a Keras .keras file; for PyTorch, {_FROM_CODE}; for Keras, convert it to ONNX (tf2onnx)")
+        return _zip(head)
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return f"a Python pickle (a PyTorch checkpoint: weights, not the architecture); {_FROM_CODE}"
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
@@ -156,6 +155,19 @@ def _foreign(head: bytes) -> str:
     if len(head) > 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 1 << 32:
         return f"a safetensors file: weights, not the architecture; {_FROM_CODE}"
     return ""
+
+
+def _zip(head: bytes) -> str:
+    """What a zip archive is, by its first member's name (in the first local file header)."""
+    size = int.from_bytes(head[26:28], "little")
+    first = head[30:30 + size].decode("utf-8", "replace")
+    if first.endswith(("data.pkl", "/version", ".data/version")) or "/data/" in first:
+        return ("a PyTorch checkpoint (a zip of pickled tensors, torch.save): weights, not the architecture; "
+                + _FROM_CODE)
+    if first in ("metadata.json", "config.json", "model.weights.h5"):
+        return "a Keras 3 model (.keras, a zip); convert it to ONNX first (tf2onnx)"
+    return ("a zip archive: a PyTorch checkpoint (.pt/.pth: weights, not the architecture) or a Keras .keras "
+            f"file; for PyTorch, {_FROM_CODE}; for Keras, convert it to ONNX (tf2onnx)")
 
 
 def _is_text(head: bytes) -> bool:

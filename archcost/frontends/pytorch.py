@@ -38,8 +38,8 @@ from typing import Any
 
 from archcost.errors import ModelFormatError, UsageError
 
-INSTALL_HINT = ("the PyTorch entry point needs torch and onnxscript: pip install 'archcost[torch]' "
-                "(or pip install torch onnxscript)")
+INSTALL_HINT = ("the PyTorch entry point needs torch and onnxscript: pip install torch onnxscript (or the "
+                "extra: pip install 'archcost[torch]', from a checkout '.[torch]')")
 #: ``package.module:callable`` (the callable may be an attribute path: ``pkg.mod:Models.build``).
 MODULE_REFERENCE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 #: dtype names ``--input NAME=SHAPE:DTYPE`` accepts for an example tensor.

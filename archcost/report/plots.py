@@ -15,7 +15,8 @@ from typing import Any
 from archcost.report.table import Figure
 
 #: What to tell a user whose install has no matplotlib.
-INSTALL_HINT = "plots need matplotlib: pip install 'archcost[plot]'"
+INSTALL_HINT = ("plots need matplotlib: pip install matplotlib (or the extra: pip install 'archcost[plot]', "
+                "from a checkout '.[plot]')")
 
 #: Typed loosely: matplotlib's stubs type rcParams keys as literals.
 _RC: Any = {

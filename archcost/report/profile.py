@@ -17,6 +17,7 @@ from archcost.errors import UsageError
 from archcost.fileio import write_atomic
 from archcost.report import render as renderer
 from archcost.report.format import giga, milliseconds, share
+from archcost.report.plots import INSTALL_HINT
 from archcost.report.roofline import device_rates
 from archcost.report.table import Column, Kind, Table, make_table
 from archcost.runtime.calibrate import Calibration
@@ -193,7 +194,7 @@ def plot(result: ProfileResult, path: Path) -> None:
     try:
         import matplotlib
     except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install 'archcost[plot]'") from None
+        raise UsageError(f"--plot: {INSTALL_HINT}") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
