@@ -32,13 +32,14 @@ model is independent of every other, so ``archcost gate --jobs N`` runs
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archcost.errors import UsageError
+from archcost.errors import UsageError, about
 from archcost.fileio import load_json, load_toml, read_text_capped
 from archcost.gate import (
     TOP_LAYERS,
@@ -248,13 +249,13 @@ def plan(
                 targets.append(ModelBudget(name, name, defaults.merged(cli), sets, baseline))
             else:
                 targets.append(ModelBudget(entry.label, entry.model, entry.budgets.merged(cli),
-                                           {**entry.params, **sets}, baseline or entry.baseline))
+                                           {**entry.params, **sets}, baseline or entry.baseline, entry.where))
     else:
         if sets or binds_inputs:
             raise UsageError("--set and --input apply to the MODELs named on the command line; name one, "
                              "or put `set:` in the budget file")
         if config is not None:
-            targets = [ModelBudget(e.label, e.model, e.budgets.merged(cli), e.params, e.baseline)
+            targets = [ModelBudget(e.label, e.model, e.budgets.merged(cli), e.params, e.baseline, e.where)
                        for e in config.models]
         if zoo or (config is not None and config.zoo):
             from archcost.zoo import zoo_names
@@ -284,8 +285,10 @@ def gate_model(
     from archcost.cost.memory import activation_memory
     from archcost.cost.pipeline import analyze_model
 
-    report = analyze_model(target.model, params=dict(target.params), input_shapes=input_shapes,
-                           input_values=input_values)
+    # A model a budget file names: its errors say which entry of which file.
+    with about(target.where) if target.where else contextlib.nullcontext():
+        report = analyze_model(target.model, params=dict(target.params), input_shapes=input_shapes,
+                               input_values=input_values)
     baseline = None
     if target.baseline is not None:
         baseline = load_baseline(target.baseline, peak_order=target.budgets.peak_order)

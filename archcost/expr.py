@@ -108,7 +108,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         if match is None or match.end() == pos:
             column = pos + len(text[pos:]) - len(text[pos:].lstrip())
             raise ExpressionError(
-                f"unexpected character {text[column]!r} at column {column + 1} in {text!r}"
+                f"unexpected character {_spelled(text[column])} at column {column + 1} in {text!r}"
             )
         kind = match.lastgroup
         assert kind is not None  # one of the three groups always matched
@@ -266,6 +266,11 @@ class _Parser:
         if not low <= len(args) <= high:
             raise ExpressionError(f"{func}() takes {low} to {high} arguments, got {len(args)}")
         return Call(func, tuple(args))
+
+
+def _spelled(char: str) -> str:
+    """``char`` quoted, with its code point when it is not ASCII ('١' U+0661 is not the digit 1)."""
+    return repr(char) if char.isascii() else f"{char!r} (U+{ord(char):04X})"
 
 
 def _parse_number(literal: str, text: str) -> int | Fraction:
