@@ -437,6 +437,12 @@ def _huge_constant(path: Path) -> Path:
     return save(model([constant, node("Add", ["x", "k"], "y")], [("x", [1, 1])], ["y"]), path)
 
 
+def _opset(path: Path, version: int) -> Path:
+    m = model([node("Relu", ["x"], "y")], [("x", [1, 4])], ["y"])
+    m.opset_import[0].version = version
+    return save(m, path)
+
+
 def _spec(folder: Path, default: str = "1.0") -> Path:
     path = folder / "net.yaml"
     path.write_text(f"name: net\nparams: {{alpha: {default}}}\ninputs:\n  x: {{shape: [1, 3, 8, 8]}}\n"
@@ -534,6 +540,8 @@ CASES: dict[str, Setup] = {
     # the node limit, counted while reading
     "1,000,000 nodes": lambda f: (["analyze", str(_write_bytes(f / "n.onnx", _node_bytes(1_000_000)))],
                                   "n.onnx", None),
+    "opset version -1": lambda f: (["analyze", str(_opset(f / "o.onnx", -1))], "o.onnx", None),
+    "opset version 10**9": lambda f: (["analyze", str(_opset(f / "o.onnx", 10**9))], "o.onnx", None),
     # zoo names are names
     "zoo name ../../": _zoo_escape,
     # messages name their file

@@ -141,7 +141,7 @@ def load_onnx_graph(
     declared = complete(declared_inputs(model.graph, initializer_names, display), shapes_given)
     bound = bind(declared, bindings, tuple(symbols), shapes_given, display, ledger)
     builder = GraphBuilder(model.graph.name or path.stem)
-    builder.opsets.update(model_opsets(model))
+    builder.opsets.update(model_opsets(model, display))
     initializers = set()
     for index, init in enumerate(model.graph.initializer):
         where = f"{display}:initializer {index}"
@@ -427,12 +427,20 @@ def _where(display: str, path: _Path) -> str:
     return display + ":" + "/".join(f"node {i}/{attr}" for i, attr in path)
 
 
-def model_opsets(model: Any) -> dict[str, int]:
+#: Opset versions accepted, in any domain (ai.onnx is in the twenties; other domains start at 1).
+MAX_OPSET = 1000
+
+
+def model_opsets(model: Any, display: str = "the model") -> dict[str, int]:
     """The opset version of each domain the model imports ("" for the default domain)."""
     opsets = {}
     for entry in model.opset_import:
         domain = "" if entry.domain in _ONNX_DOMAINS else entry.domain
-        opsets[domain] = int(entry.version)
+        version = int(entry.version)
+        if not 1 <= version <= MAX_OPSET:
+            raise ModelFormatError(f"opset_import: domain {entry.domain or 'ai.onnx'!r} has version {version}; "
+                                   f"an opset version is from 1 to {MAX_OPSET}", where=display)
+        opsets[domain] = version
     return opsets
 
 
