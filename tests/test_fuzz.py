@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from tools.fuzz import KINDS, check_input
 
 #: Examples per kind: spec ≥ 2,000; the two ONNX kinds ≥ 2,000 together.
-EXAMPLES = {"spec": 2100, "onnx_graph": 1100, "onnx_bytes": 1100}
+EXAMPLES = {"spec": 2100, "onnx_graph": 1100, "onnx_bytes": 1100,
+            "budget": 300, "baseline": 300, "profile": 300, "output_path": 300}
 #: Inputs tried and their outcomes, by kind, for the summary test.
 TRIED: Counter[str] = Counter()
 OUTCOMES: Counter[tuple[str, str]] = Counter()
@@ -75,6 +76,22 @@ def test_fuzz_onnx_graphs() -> None:
 
 def test_fuzz_onnx_bytes() -> None:
     _run("onnx_bytes")
+
+
+def test_fuzz_budget_files() -> None:
+    _run("budget")
+
+
+def test_fuzz_baselines() -> None:
+    _run("baseline")
+
+
+def test_fuzz_profiles() -> None:
+    _run("profile")
+
+
+def test_fuzz_output_paths() -> None:
+    _run("output_path")
 
 
 def test_fuzz_summary() -> None:

@@ -4,7 +4,8 @@ The invariant: every input either produces a report or raises an
 :class:`~archcost.errors.ArchcostError` subclass (which the CLI turns into one
 line and exit code 2). Any other exception, a hang or runaway memory is a bug.
 
-Three kinds of input, each a Hypothesis strategy:
+Seven kinds of input, each a Hypothesis strategy (the last four in ``tools/fuzz_files.py``:
+budget files, baselines, profiles and output paths, each with its own check):
 
 * ``spec``: YAML spec trees, valid and invalid (wrong types, missing keys, huge
   or negative numbers, deep nesting, unicode, anchors and aliases), plus
@@ -49,6 +50,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from tools import protowire as pb
+from tools.fuzz_files import FILE_KINDS
 
 # --- names and values shared by the strategies --------------------------------------------
 
@@ -733,6 +735,8 @@ KINDS = {
     "spec": Kind("spec", spec_inputs, ".yaml"),
     "onnx_graph": Kind("onnx_graph", onnx_graph_inputs, ".onnx"),
     "onnx_bytes": Kind("onnx_bytes", onnx_byte_inputs, ".onnx"),
+    # The other file arguments and the output paths (tools/fuzz_files.py): the "suffix" names the check.
+    **{name: Kind(name, strategy, name) for name, (strategy, _) in FILE_KINDS.items()},
 }
 
 
@@ -746,6 +750,8 @@ def check_input(data: bytes, suffix: str, folder: Path) -> str:
     from archcost.errors import ArchcostError
     from archcost.report.analysis import FORMATS, render
 
+    if suffix in FILE_KINDS:
+        return FILE_KINDS[suffix][1](data, folder)
     path = folder / f"input{suffix}"
     path.write_bytes(data)
     try:

@@ -127,6 +127,8 @@ def write_output(path: Path, text: str, *, append: bool = False) -> None:
             write_atomic(path, text.encode("utf-8"))
     except OSError as err:
         raise UsageError(f"cannot write: {err.strerror or err}", where=str(path)) from None
+    except (UnicodeError, ValueError):  # a NUL, or a character the file system's encoding lacks
+        raise UsageError("cannot write: not a name the file system can hold", where=repr(str(path))) from None
 
 
 def write_files(directory: Path, files: Mapping[str, bytes], *, keep_figures: bool = False,
