@@ -227,6 +227,15 @@ def test_analyze_sinks(hostile: Path, fmt: str, capsys: pytest.CaptureFixture[st
     SINKS["terminal" if fmt == "table" else fmt](out)
 
 
+@pytest.mark.parametrize("extra", [["--by", "module"], ["--reconcile"], ["--device", "avx2-core"]],
+                         ids=["by-module", "reconcile", "device"])
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_analyze_views(hostile: Path, fmt: str, extra: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(["analyze", str(hostile), "--format", fmt, *extra], capsys)
+    assert code == 0, err
+    SINKS["terminal" if fmt == "table" else fmt](out)
+
+
 @pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json", "latex", "html"])
 def test_report_sinks(hostile: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(["report", str(hostile), "--format", fmt, "--no-plots"], capsys)
@@ -271,6 +280,20 @@ def test_gate_sinks(hostile: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     code, out, err = _run(["gate", str(hostile), "--max-macs", "1"], capsys)
     assert code == 1, err
     check_terminal(out)
+
+
+def test_verify_and_profile_sinks(hostile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The commands that run the model: their text, markdown and JSON carry the names safely."""
+    pytest.importorskip("onnxruntime")
+    code, out, err = _run(["verify", str(hostile)], capsys)
+    assert code == 0, err
+    check_terminal(out)
+    for fmt, check in (("table", check_terminal), ("markdown", check_markdown), ("json", check_json),
+                       ("csv", check_csv)):
+        code, out, err = _run(["profile", str(hostile), "--runs", "1", "--warmup", "0", "--format", fmt,
+                               "--table", "kernels"], capsys)
+        assert code == 0, err
+        check(out)
 
 
 def test_error_messages_are_one_line_whatever_the_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from archcost.cost.roofline import device_dict
 from archcost.errors import UsageError
 from archcost.fileio import write_atomic
+from archcost.report import escape
 from archcost.report import render as renderer
 from archcost.report.format import giga, milliseconds, share
 from archcost.report.plots import INSTALL_HINT
@@ -157,20 +158,21 @@ def _text(result: ProfileResult, style: str) -> str:
     d, s = result.device, result.settings
     est_s, measured_s = result.est_time, result.measured_us / 10**6
     rho = result.rank_correlation
+    name = (escape.markdown if style == "github" else escape.terminal)  # text from the input
     lines = [
-        f"# {result.model}: static cost vs measured time" if style == "github"
-        else f"model: {result.model}",
+        f"# {name(result.model)}: static cost vs measured time" if style == "github"
+        else f"model: {name(result.model)}",
         "",
         f"runtime: onnxruntime {s.get('onnxruntime', '?')}, {s.get('provider', 'CPUExecutionProvider')}, "
         f"threads={s.get('threads', '?')}, optimization={s.get('optimization', '?')}; "
         f"{result.warmup} warm-up run(s), {result.runs} measured (median per kernel)",
-        f"device for the estimate: {d.name} — {device_rates(d)}" + (f" ({d.source})" if d.source else ""),
+        f"device for the estimate: {name(d.name)} — {device_rates(d)}" + (f" ({name(d.source)})" if d.source else ""),
         "",
         renderer.grid(categories_table(result), style),
         "",
         f"measured: {milliseconds(measured_s)} ms (sum of kernel medians); "
         f"{float(result.run_us) / 1e3:.3f} ms per run (median wall time)",
-        f"estimated: {milliseconds(est_s)} ms on {d.name}",
+        f"estimated: {milliseconds(est_s)} ms on {name(d.name)}",
         "rank correlation (Spearman ρ, estimated vs measured time per kernel, "
         f"n={len(result.mapped)}): " + ("—" if rho is None else f"{rho:.3f}"),
         "",
@@ -180,7 +182,7 @@ def _text(result: ProfileResult, style: str) -> str:
     if result.calibration is not None:
         c = result.calibration
         lines += [
-            f"calibrated device {c.device.name!r}: peak {giga(c.device.peak_macs_per_s)} GMAC/s, "
+            f"calibrated device {name(repr(c.device.name))}: peak {giga(c.device.peak_macs_per_s)} GMAC/s, "
             f"bandwidth {giga(c.device.bandwidth_bytes_per_s)} GB/s "
             f"(fit over {c.points} kernels, rms log error {c.rms_log_error:.3f}; "
             f"estimate {c.est_us / 1e3:.3f} ms vs measured {c.measured_us / 1e3:.3f} ms)",

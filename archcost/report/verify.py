@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archcost.report import escape
 from archcost.report import render as renderer
 from archcost.report.table import Column, Kind, make_table
 from archcost.runtime.verify import Verification
@@ -22,13 +23,15 @@ def render(result: Verification) -> str:
     columns = (Column("check", "check"), Column("static", "static", Kind.EXACT),
                Column("observed", "observed", Kind.EXACT), Column("status", "status"))
     table = make_table("verify", f"verify {result.model}", columns, rows, convention="paper")
-    lines = [f"verify {result.model} (ran in {result.backend}, seed {result.seed})", "",
+    name = escape.terminal  # text from the input: the model's and its tensors' names
+    lines = [f"verify {name(result.model)} (ran in {result.backend}, seed {result.seed})", "",
              renderer.grid(table, "simple"), ""]
     for t in bad[:SHOWN_MISMATCHES]:
         inferred = "not inferred" if t.inferred is None else f"{list(t.inferred)} {t.inferred_dtype}"
-        lines.append(f"  tensor {t.name!r}: inferred {inferred}, observed {list(t.observed)} {t.observed_dtype}")
+        lines.append(f"  tensor {name(repr(t.name))}: inferred {inferred}, observed {list(t.observed)} "
+                     f"{t.observed_dtype}")
     if len(bad) > SHOWN_MISMATCHES:
         lines.append(f"  ... and {len(bad) - SHOWN_MISMATCHES} more mismatched tensors")
-    lines += [f"  {p}" for p in result.problems]
+    lines += [f"  {name(p)}" for p in result.problems]
     lines.append("verified: what ran is what was inferred" if result.ok else "verification FAILED")
     return "\n".join(lines) + "\n"
