@@ -40,7 +40,12 @@ class ArchcostError(Exception):
     def in_file(self, display: str) -> ArchcostError:
         """Return this error naming the file ``display``: as its location, or before a location
         inside the file (``model.onnx: node 'conv'``), unless it names the file already."""
-        if display in (self.where or "") or display in self.message:
+        where = self.where or ""
+        # A zoo name's errors point into its spec: ``specs/mobilenet_v1.yaml:12`` names it.
+        named = (where == display or where.startswith((f"{display}:", f"{display} ", f"{display}."))
+                 or f"/{display}." in where or repr(display) in self.message
+                 or self.message.startswith(f"{display}:") or f" {display}: " in self.message)
+        if named:
             return self
         self.where = display if self.where is None else f"{display}: {self.where}"
         return self

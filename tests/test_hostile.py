@@ -716,3 +716,16 @@ def test_wrong_files_are_named_for_what_they_are(tmp_path: Path) -> None:
     from tools.wrong_files import table
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert table(rows).strip() in readme
+
+
+@pytest.mark.parametrize(("message", "where", "display", "shown"), [
+    ("unknown op m", None, "m", "m: unknown op m"),
+    ("x", "specs/a.yaml:3", "a", "specs/a.yaml:3: x"),
+    ("x", "specs/a.yaml:3", "specs/a.yaml", "specs/a.yaml:3: x"),
+    ("'nm' is neither a file nor a built-in model", None, "nm", "'nm' is neither a file nor a built-in model"),
+    ("x", "node 'c'", "m.onnx", "m.onnx: node 'c': x"),
+])
+def test_an_error_names_its_file_once(message: str, where: str | None, display: str, shown: str) -> None:
+    from archcost.errors import UsageError
+
+    assert str(UsageError(message, where=where).in_file(display)) == shown

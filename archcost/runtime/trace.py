@@ -57,7 +57,8 @@ def parse_profile(data: Any, where: str) -> ProfileRuns:
                     start_us=int(event["ts"]),
                     duration_us=int(event["dur"]),
                 ))
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as err:
+        # AttributeError: "args" that is not an object; OverflowError: a time of Infinity.
         raise ModelFormatError(f"malformed onnxruntime profile event ({err})", where=where) from None
     if not windows:
         raise ModelFormatError("the profile records no model_run: was the model run with "
