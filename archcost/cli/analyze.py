@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from archcost.cli.common import add_model_arguments, parse_inputs_and_dtypes, parse_sets, parse_values, write
+from archcost.cli.counts import MAX_DEPTH
 
 
 def add_parser(sub: Any) -> None:
@@ -42,8 +43,8 @@ def add_parser(sub: Any) -> None:
 
 
 def _depth(text: str) -> int:
-    if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(f"--depth must be 0 or a positive whole number, got {text!r}")
+    if not (text.isascii() and text.isdigit() and len(text) <= 4 and int(text) <= MAX_DEPTH):
+        raise argparse.ArgumentTypeError(f"--depth must be a whole number from 0 to {MAX_DEPTH:,}, got {text!r}")
     return int(text)
 
 
