@@ -42,8 +42,8 @@ def test_a_usage_error_is_one_line_with_a_hint(args: tuple[str, ...]) -> None:
 def test_a_parameter_that_is_not_a_number_says_so() -> None:
     result = run_cli("analyze", "mobilenet_v1", "--set", "alpha=abc")
     assert result.returncode == 2
-    assert result.stderr.strip() == ("archcost: mobilenet_v1: parameter 'alpha': expected a number such as 0.75, 3/4 or 224, "
-                                     "got 'abc'")
+    assert result.stderr.strip() == ("archcost: mobilenet_v1: parameter 'alpha': expected a number such as 0.75, "
+                                     "3/4 or 224, got 'abc'")
 
 
 @pytest.mark.parametrize(("args", "check"), [

@@ -656,6 +656,19 @@ def test_a_run_over_the_wall_clock_is_stopped(tmp_path: Path, monkeypatch: pytes
     assert err.count("\n") == 1 and "loop.onnx" in err and "0.5 s, the limit" in err
 
 
+def test_the_reference_evaluator_is_stopped_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from archcost.runtime import checks, session
+
+    monkeypatch.setattr(session, "MAX_RUN_SECONDS", 0.5)
+    monkeypatch.setattr(checks, "MAX_LOOP_TRIPS", 2**63)
+    path = _loop_forever(tmp_path / "loop.onnx")
+    start = time.monotonic()
+    code, _out, err = _run(["verify", str(path), "--backend", "reference"], capsys)
+    assert code == 2 and time.monotonic() - start < 30
+    assert err.count("\n") == 1 and "loop.onnx" in err and "0.5 s, the limit" in err
+
+
 def test_the_node_limit_is_counted_while_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from archcost.errors import LimitError
     from archcost.frontends import onnx_wire

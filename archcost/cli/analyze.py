@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from archcost.cli.common import add_model_arguments, parse_inputs_and_dtypes, parse_sets, parse_values
-from archcost.cli.counts import MAX_TOP, check_range, whole_number
+from archcost.cli.counts import MAX_DEPTH, MAX_TOP, check_range, whole_number
 from archcost.cli.output import add_output_arguments, emit, screen_from_args
 
 
@@ -48,8 +48,8 @@ def add_parser(sub: Any) -> None:
 
 
 def _depth(text: str) -> int:
-    if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(f"expected 0 or a positive whole number, got {text!r}")
+    if not (text.isascii() and text.isdigit() and len(text) <= 4 and int(text) <= MAX_DEPTH):
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_DEPTH:,}, got {text!r}")
     return int(text)
 
 

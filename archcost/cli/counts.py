@@ -10,6 +10,8 @@ from archcost.errors import UsageError
 MAX_JOBS = 64
 #: Largest ``--top`` (layers listed per exceeded budget).
 MAX_TOP = 10_000
+#: Largest ``--depth`` of ``analyze --by module`` (module trees are tens of levels deep).
+MAX_DEPTH = 1_000
 #: Largest ``--seed``: an unsigned 32-bit word, the size of the seeds the test suite and users write.
 MAX_SEED = 2**32 - 1
 

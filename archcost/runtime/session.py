@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,49 @@ def run_bounded(session: Any, names: list[str] | None, feeds: Mapping[str, Any],
         raise
     finally:
         timer.cancel()
+
+
+class _OutOfTime(BaseException):
+    """Raised by the alarm inside the reference evaluator: a BaseException, so that no
+    ``except Exception`` in the evaluator's own code swallows it."""
+
+
+@contextlib.contextmanager
+def reference_deadline(where: str, seconds: float | None = None) -> Iterator[None]:
+    """Stop the pure-Python ``onnx.reference`` run after ``seconds`` (default
+    :data:`MAX_RUN_SECONDS`) with a :class:`LimitError` naming ``where``.
+
+    Uses ``SIGALRM``, so it applies in the main thread of a POSIX process and only when no other
+    alarm is pending (it never replaces one); elsewhere the run is bounded by the static
+    trip-count check alone.
+    """
+    import signal
+    import threading
+
+    seconds = MAX_RUN_SECONDS if seconds is None else seconds
+    usable = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+    if not usable:
+        yield
+        return
+
+    running = [True]
+
+    def expire(signum: int, frame: Any) -> None:
+        if running[0]:  # not once the run is over and the timer is being cancelled
+            raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _OutOfTime:
+        raise LimitError(f"one run of the model took longer than {seconds:g} s, the limit; the reference "
+                         "evaluator was stopped (a loop with a huge trip count?)", where=where) from None
+    finally:
+        running[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def random_inputs(graph: Graph, seed: int) -> dict[str, Any]:

@@ -32,7 +32,13 @@ from archcost.graph import Graph, TensorKind
 from archcost.numeric import Count, prod
 from archcost.ops import find
 from archcost.ops.registry import PARAM_ROLES, InputInfo, apply_rule
-from archcost.runtime.session import choose_backend, onnxruntime_session, random_inputs, run_bounded
+from archcost.runtime.session import (
+    choose_backend,
+    onnxruntime_session,
+    random_inputs,
+    reference_deadline,
+    run_bounded,
+)
 
 Shape = tuple[Count, ...]
 
@@ -255,7 +261,10 @@ def run_model(proto: Any, feeds: Mapping[str, Any], backend: str = "auto", *,
 
     names = [o.name for o in exposed.graph.output]
     try:
-        results = ReferenceEvaluator(exposed).run(None, dict(feeds))
+        with reference_deadline(where):
+            results = ReferenceEvaluator(exposed).run(None, dict(feeds))
+    except LimitError:
+        raise
     except Exception as err:
         raise _RunFailed(used, f"{type(err).__name__}: {err}") from None
     return used, dict(zip(names, results, strict=True))
