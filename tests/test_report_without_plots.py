@@ -35,3 +35,7 @@ def test_report_without_matplotlib_changes_nothing_committed(
     assert "pip install 'archcost[plot]'" in captured.err
     assert _snapshot(out) == before
     assert main(["report", "--check", "--out", str(out)]) == 0
+    # --check writes nothing, so it says what it could not compare and how to, not "tables written".
+    err = capsys.readouterr().err
+    assert "not compared" in err and "pip install matplotlib==" in err
+    assert "written" not in err

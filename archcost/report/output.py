@@ -207,7 +207,8 @@ def check_files(directory: Path, files: Mapping[str, bytes], installed: str | No
     skipped = ""
     if not compare_figures:
         skipped = (f"figures and report.html not compared: the committed ones were drawn with "
-                   f"matplotlib {committed_by or '(none)'}, installed: {installed or 'none'}")
+                   f"matplotlib {committed_by or '(none)'}, installed: {installed or 'none'}"
+                   + (f" (pip install matplotlib=={committed_by} compares them too)" if committed_by else ""))
     differences = []
     expected = {k: v for k, v in files.items()
                 if k != MANIFEST and (compare_figures or not is_figure_file(k))}
