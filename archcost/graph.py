@@ -267,3 +267,29 @@ class GraphBuilder:
             raise GraphError(f"the graph has a cycle: {names}", where=first.source) from None
         return Graph(self.name, dag, self.tensors, tuple(self.inputs), tuple(self.outputs), ops, self.opsets,
                      self.declared)
+
+
+class LazyMapping(Mapping[str, Any]):
+    """A mapping that ``compute()`` builds when it is first read: a front end's declared shapes
+    (:attr:`GraphBuilder.declared`), which only a graph with an op that has no rule ever needs."""
+
+    def __init__(self, compute: Callable[[], dict[str, Any]]) -> None:
+        self._compute: Callable[[], dict[str, Any]] | None = compute
+        self._items: dict[str, Any] = {}
+
+    def _resolved(self) -> dict[str, Any]:
+        if self._compute is not None:
+            self._items, self._compute = self._compute(), None
+        return self._items
+
+    def __getitem__(self, name: str) -> Any:
+        return self._resolved()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._resolved())
+
+    def __len__(self) -> int:
+        return len(self._resolved())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._resolved()

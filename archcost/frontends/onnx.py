@@ -15,6 +15,7 @@ registry rules as specs; ``value_info`` in the file is not trusted.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from archcost.errors import GraphError, LimitError, ModelFormatError, UsageError
 from archcost.frontends.onnx_inputs import GivenShape, bind, complete, declared_inputs, given_values, input_shape
 from archcost.frontends.onnx_wire import DATA_LOCATION_EXTERNAL, AttributeType
 from archcost.frontends.scopes import node_scope
-from archcost.graph import Graph, GraphBuilder, OpNode, Tensor, TensorKind
+from archcost.graph import Graph, GraphBuilder, LazyMapping, OpNode, Tensor, TensorKind
 from archcost.ledger import Ledger
 from archcost.ops.tensor import MAX_VALUE_ELEMENTS, ConstTensor
 
@@ -165,7 +166,8 @@ def load_onnx_graph(
         from archcost.frontends.onnx_functions import inline_functions
 
         graph = inline_functions(graph, model.functions, display)
-    builder.declared = _Declared(graph, bound)
+    # The file's declared shapes, resolved when first read: only an op without a rule needs them.
+    builder.declared = LazyMapping(functools.partial(_declared_shapes, graph, bound))
     bodies = build_bodies(graph, display, builder.opsets)
     read_node = _NodeReader(display, bodies)
     for index, node in enumerate(graph.node):
@@ -285,32 +287,6 @@ def _initializer(init: Any, where: str) -> Tensor:
         raise ModelFormatError("an initializer has no name", where=where)
     dtype = dtype_name(init.data_type)
     return Tensor(init.name, shape, TensorKind.INITIALIZER, dtype, _small_values(init, shape, dtype))
-
-
-class _Declared(Mapping[str, Any]):
-    """The file's declared shapes (:func:`_declared_shapes`), resolved when first read: only a
-    graph with an op that has no rule ever needs them."""
-
-    def __init__(self, graph: Any, bound: Mapping[str, Any]) -> None:
-        self._args = (graph, bound)
-        self._shapes: dict[str, Any] | None = None
-
-    def _resolved(self) -> dict[str, Any]:
-        if self._shapes is None:
-            self._shapes = _declared_shapes(*self._args)
-        return self._shapes
-
-    def __getitem__(self, name: str) -> Any:
-        return self._resolved()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._resolved())
-
-    def __len__(self) -> int:
-        return len(self._resolved())
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._resolved()
 
 
 def _declared_shapes(graph: Any, bound: Mapping[str, Any]) -> dict[str, Any]:

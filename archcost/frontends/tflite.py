@@ -26,6 +26,7 @@ model; the subgraphs its IF, WHILE and CALL_ONCE operators name become
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from archcost.errors import GraphError, LimitError, ModelFormatError
 from archcost.frontends.onnx_inputs import GivenShape, InputDecl, bind, given_values, input_shape
 from archcost.frontends.scopes import path_scope
 from archcost.frontends.tflite_wire import ModelDef, SubgraphDef, TensorDef, read_tflite
-from archcost.graph import Graph, GraphBuilder, OpNode, Tensor, TensorKind
+from archcost.graph import Graph, GraphBuilder, LazyMapping, OpNode, Tensor, TensorKind
 from archcost.ledger import Ledger, identifier
 
 #: The operator domain of TFLite builtins in the registry (:mod:`archcost.ops.tflite`).
@@ -95,7 +96,7 @@ def load_tflite_graph(
         inputs[decl.name] = Tensor(decl.name, input_shape(decl, bound, where), TensorKind.INPUT, decl.dtype,
                                    values.get(decl.name))
     _fill(builder, model, main, names, display, bodies, inputs)
-    builder.declared = _Declared(main, names, bound)
+    builder.declared = LazyMapping(functools.partial(_declared_shapes, main, names))
     return builder.build(), {n: v for n, v in bound.items() if isinstance(v, int)}, _notes(model)
 
 
@@ -223,35 +224,17 @@ def _body(model: ModelDef, sub: SubgraphDef, display: str, bodies: Mapping[int, 
     return Body(sub.name or f"subgraph {sub.index}", builder.build(), tuple(formal), (), outputs, dtypes, ranks)
 
 
-class _Declared(Mapping[str, Any]):
+def _declared_shapes(sub: SubgraphDef, names: list[str]) -> dict[str, Any]:
     """The shapes the file declares for computed tensors (``shape_signature``, -1 a symbol of its
-    own), resolved when first read: only an op without a rule (a custom op) needs them."""
+    own); only an op without a rule (a custom op) needs them."""
+    from archcost.symbols import run_time_symbol
 
-    def __init__(self, sub: SubgraphDef, names: list[str], bound: Mapping[str, Any]) -> None:
-        self._args = (sub, names, bound)
-        self._shapes: dict[str, Any] | None = None
-
-    def _resolved(self) -> dict[str, Any]:
-        if self._shapes is None:
-            from archcost.symbols import run_time_symbol
-
-            sub, names, _ = self._args
-            self._shapes = {}
-            for tensor, name in zip(sub.tensors, names, strict=True):
-                dims = tensor.signature if tensor.signature is not None else tensor.shape
-                shape = tuple(d if d >= 0 else run_time_symbol(f"{identifier(name)}_dim{axis}")
-                              for axis, d in enumerate(dims))
-                self._shapes[name] = (shape, tensor.dtype)
-        return self._shapes
-
-    def __getitem__(self, name: str) -> Any:
-        return self._resolved()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._resolved())
-
-    def __len__(self) -> int:
-        return len(self._resolved())
+    shapes: dict[str, Any] = {}
+    for tensor, name in zip(sub.tensors, names, strict=True):
+        dims = tensor.signature if tensor.signature is not None else tensor.shape
+        shapes[name] = (tuple(d if d >= 0 else run_time_symbol(f"{identifier(name)}_dim{axis}")
+                              for axis, d in enumerate(dims)), tensor.dtype)
+    return shapes
 
 
 def _notes(model: ModelDef) -> tuple[str, ...]:
