@@ -227,21 +227,28 @@ def dag_specs(draw: st.DrawFn) -> list[tuple[str, list[int], int]]:
     return nodes
 
 
+def _add_node(b: GraphBuilder, i: int, op: str, srcs: list[int], out: int, channels: list[int],
+              output: str) -> None:
+    """Node ``n{i}`` reading tensors ``t{s}`` for ``s`` in ``srcs``: a 1×1 Conv to ``out``
+    channels (weight ``w{i}``), a channel Concat, or an elementwise op; ``channels`` grows by one."""
+    inputs = [f"t{s}" for s in srcs]
+    attrs: dict[str, object] = {}
+    if op == "Conv":
+        b.add_tensor(Tensor(f"w{i}", (out, channels[srcs[0]], 1, 1), TensorKind.INITIALIZER))
+        inputs.append(f"w{i}")
+        attrs = {"kernel_shape": [1, 1]}
+    elif op == "Concat":
+        attrs = {"axis": 1}
+    b.add_node(OpNode(f"n{i}", op, tuple(inputs), (output,), attrs))
+    channels.append(out)
+
+
 def _build(spec: list[tuple[str, list[int], int]]):  # type: ignore[no-untyped-def]
     b = GraphBuilder("random")
     b.add_tensor(Tensor("t0", (1, 8, 4, 4), TensorKind.INPUT))
     channels = [8]
     for i, (op, srcs, out) in enumerate(spec, start=1):
-        inputs = [f"t{s}" for s in srcs]
-        attrs: dict[str, object] = {}
-        if op == "Conv":
-            b.add_tensor(Tensor(f"w{i}", (out, channels[srcs[0]], 1, 1), TensorKind.INITIALIZER))
-            inputs.append(f"w{i}")
-            attrs = {"kernel_shape": [1, 1]}
-        elif op == "Concat":
-            attrs = {"axis": 1}
-        b.add_node(OpNode(f"n{i}", op, tuple(inputs), (f"t{i}",), attrs))
-        channels.append(out)
+        _add_node(b, i, op, srcs, out, channels, f"t{i}")
     # Sinks (and one extra tensor) are graph outputs.
     read = {s for _, srcs, _ in spec for s in srcs}
     b.outputs = [f"t{i}" for i in range(1, len(spec) + 1) if i not in read]
@@ -376,16 +383,7 @@ def _small_graph(nodes: list[tuple[str, list[int], int]], outputs: set[int]):  #
     b.add_tensor(Tensor("t1", (1, 24, 4, 4), TensorKind.INPUT))
     channels = [8, 24]
     for i, (op, srcs, out) in enumerate(nodes):
-        inputs = [f"t{s}" for s in srcs]
-        attrs: dict[str, object] = {}
-        if op == "Conv":
-            b.add_tensor(Tensor(f"w{i}", (out, channels[srcs[0]], 1, 1), TensorKind.INITIALIZER))
-            inputs.append(f"w{i}")
-            attrs = {"kernel_shape": [1, 1]}
-        elif op == "Concat":
-            attrs = {"axis": 1}
-        b.add_node(OpNode(f"n{i}", op, tuple(inputs), (f"t{i + 2}",), attrs))
-        channels.append(out)
+        _add_node(b, i, op, srcs, out, channels, f"t{i + 2}")
     b.outputs = [f"t{t}" for t in sorted(outputs)]
     return b.build(), channels
 
