@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+#: ``ARCHCOST_UPDATE_GOLDEN=1`` rewrites the golden files instead of comparing with them.
+UPDATE_GOLDEN = os.environ.get("ARCHCOST_UPDATE_GOLDEN") == "1"
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120,
@@ -72,3 +74,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 @pytest.hookimpl(tryfirst=True)
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     _no_skip(report)
+
+
+def check_golden(path: Path, text: str) -> None:
+    """``text`` must equal the golden file at ``path`` (``ARCHCOST_UPDATE_GOLDEN=1`` writes it)."""
+    if UPDATE_GOLDEN:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"{path} missing: run with ARCHCOST_UPDATE_GOLDEN=1 to create it"
+    assert text == path.read_text(encoding="utf-8"), f"{path.name} changed; ARCHCOST_UPDATE_GOLDEN=1 to accept"

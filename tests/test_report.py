@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shutil
 from fractions import Fraction
@@ -23,10 +22,9 @@ from archcost.report import render
 from archcost.report.build import model_document, paper_document
 from archcost.report.paper import Models, formula_values, model_table, paper_tables, table1, table2
 from archcost.report.table import FLAGGED, NO_SPEC, OK, Column, Kind, Table, make_table
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, check_golden, run_cli
 
 GOLDEN = Path(__file__).parent / "golden"
-UPDATE = os.environ.get("ARCHCOST_UPDATE_GOLDEN") == "1"
 
 
 # -- an independent closed form for MobileNetV1 (Table 1) --------------------------------------
@@ -225,12 +223,7 @@ def test_csv_and_json_agree(tables: list[Table]) -> None:
 # -- goldens ------------------------------------------------------------------------------------
 
 def _golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.is_file(), f"{path} missing: run with ARCHCOST_UPDATE_GOLDEN=1 to create it"
-    assert text == path.read_text(encoding="utf-8"), f"{name} changed; ARCHCOST_UPDATE_GOLDEN=1 to accept"
+    check_golden(GOLDEN / name, text)
 
 
 @pytest.mark.parametrize("key", ["table1_body_architecture", "table2_resource_per_layer_type",

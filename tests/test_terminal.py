@@ -22,10 +22,9 @@ import pytest
 import archcost
 from archcost.report.analyze_view import layers_view_table
 from archcost.report.terminal import Screen, fit, shorten
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, check_golden, run_cli
 
 GOLDEN = Path(__file__).parent / "golden" / "terminal"
-UPDATE = os.environ.get("ARCHCOST_UPDATE_GOLDEN") == "1"
 WIDTHS = (80, 100, 200)
 
 #: Each command of the acceptance, with its arguments and exit code.
@@ -38,12 +37,7 @@ COMMANDS = {
 
 
 def _golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.is_file(), f"{path} missing: run with ARCHCOST_UPDATE_GOLDEN=1 to create it"
-    assert text == path.read_text(encoding="utf-8"), f"{name} changed; ARCHCOST_UPDATE_GOLDEN=1 to accept"
+    check_golden(GOLDEN / name, text)
 
 
 def _widest(text: str) -> int:
