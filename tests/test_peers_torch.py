@@ -68,7 +68,8 @@ def tool(name: str) -> Callable[[Any, Any], int]:
     from importlib import metadata
 
     if name == "ptflops":
-        torch_zoo.torchvision_models()  # ptflops imports torchvision.ops, which needs the workaround
+        # ptflops imports torchvision.ops when torchvision is installed, which needs the workaround
+        torch_zoo.torchvision_models_or_skip(needed=False)
     with quiet():
         module = pytest.importorskip(name, reason=f"{name} is not installed: {INSTALL[name]}")
     installed = metadata.version(name)
@@ -117,7 +118,7 @@ def assert_reproduces(model: Any, x: Any, name: str, counter: Callable[[Any, Any
 @pytest.fixture(scope="module")
 def models() -> dict[str, Any]:
     torch.manual_seed(0)
-    vision = torch_zoo.torchvision_models()
+    vision = torch_zoo.torchvision_models_or_skip()
     built = {name: getattr(vision, name)().eval() for name in ("resnet50", "mobilenet_v2", "vit_b_16")}
     built["mobilenet_v1"] = torch_zoo.MobileNetV1().eval()
     return built
@@ -213,5 +214,5 @@ def test_more_torchvision_models(model: str, peer: str) -> None:
     """SiLU and squeeze-excitation, Hardswish, LayerNorm2d and layer scale, windowed attention with
     functional matmuls, and MaxViT's einsums (fvcore rounds them through numpy's printout)."""
     torch.manual_seed(0)
-    module = getattr(torch_zoo.torchvision_models(), model)().eval()
+    module = getattr(torch_zoo.torchvision_models_or_skip(), model)().eval()
     assert_reproduces(module, torch.randn(1, 3, 224, 224), peer, tool(peer))

@@ -8,6 +8,7 @@ are missing, and keeps the library alive. Importing this module needs torch.
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import torch
@@ -27,6 +28,24 @@ def torchvision_models() -> Any:
             _SCHEMAS.define("qnms(Tensor qdets, Tensor qscores, float iou_threshold) -> Tensor")
         import torchvision.models as models
     return models
+
+
+def torchvision_models_or_skip(*, needed: bool = True) -> Any:
+    """:func:`torchvision_models` for a test, which skips, saying why, where torchvision is absent
+    or installed but unable to import (its datasets import PIL at import time, so a machine with
+    torchvision and without pillow cannot import it). With ``needed=False`` (a test that needs
+    torchvision only because another package imports it when installed), an absent torchvision
+    is fine and gives None."""
+    import pytest
+
+    if importlib.util.find_spec("torchvision") is None:
+        if not needed:
+            return None
+        pytest.skip("torchvision is not installed: pip install torchvision")
+    try:
+        return torchvision_models()
+    except ImportError as error:
+        pytest.skip(f"torchvision is installed but does not import ({error}): pip install pillow")
 
 
 def resnet18() -> torch.nn.Module:
