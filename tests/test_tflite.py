@@ -25,6 +25,7 @@ def test_densify_hands_its_dense_weight_to_the_conv(tmp_path: Path) -> None:
     path = tmp_path / "densify.tflite"
     path.write_bytes(model([Subgraph(tensors, ops, [0], [4], "main")]))
     report = analyze(str(path))
+    assert report.model == "densify"  # the file's name, not the converter's "main"
     assert [r.op_type for r in report.layers] == ["DENSIFY", "CONV_2D"]
     assert report.totals.macs == 5 * 5 * 8 * 3 * 3 * 3
     assert report.totals.params_by_kind == {"weight": 8 * 3 * 3 * 3, "bias": 8, "norm": 0, "buffer": 0}

@@ -89,7 +89,9 @@ def load_tflite_graph(
     bound = bind(declared, bindings, tuple(symbols), shapes_given, display, ledger)
     values = given_values(declared, input_values or {}, bound, display)
     bodies = _bodies(model, display)
-    builder = GraphBuilder(main.name or path.stem)
+    # The TF Lite converter names every model's first subgraph "main"; the file's name tells
+    # models apart in reports and comparison tables, so it stands in for that default.
+    builder = GraphBuilder(main.name if main.name not in ("", "main") else path.stem)
     inputs = {}
     for decl in declared:
         where = f"{display}:input {decl.name!r}"
